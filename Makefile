@@ -1,0 +1,45 @@
+# Tasks for the site. `make help` lists them; CI runs the very same targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export NO_MKDOCS_2_WARNING := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+.PHONY: help
+help: ## list the tasks
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+.PHONY: setup
+setup: $(STAMP) ## create .venv with the pinned packages (every other task does this first)
+
+.PHONY: serve
+serve: $(STAMP) ## set up, then serve the site at http://127.0.0.1:8000 with live reload
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
+.PHONY: build
+build: $(STAMP) ## strict build into site/ (written only when the whole build succeeds)
+	rm -rf site.partial
+	$(BIN)/mkdocs build --strict --site-dir site.partial
+	rm -rf site && mv site.partial site
+
+.PHONY: build-cold
+build-cold: ## strict build with an empty execution cache (every block runs again)
+	rm -rf .cache/exec
+	$(MAKE) build
+
+.PHONY: test
+test: $(STAMP) ## set up, then run the whole test suite
+	$(BIN)/python -m pytest
+
+.PHONY: clean
+clean: ## remove the built site and the caches (keeps .venv)
+	rm -rf site site.partial .cache .pytest_cache

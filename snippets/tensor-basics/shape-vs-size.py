@@ -1,0 +1,8 @@
+import torch
+
+torch.manual_seed(0)
+
+# --8<-- [start:placeholder]
+x = torch.rand(2)
+print(x)
+# --8<-- [end:placeholder]

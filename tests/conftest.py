@@ -1,0 +1,47 @@
+"""Shared fixtures: one real strict build of the whole site per test session, and ways to read it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def mkdocs_build(site_dir: Path, *, cwd: Path = ROOT, env: dict | None = None, config: str = "mkdocs.yml"):
+    """Run a real strict build; return the finished process (the caller checks returncode and output)."""
+    full_env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})}
+    return subprocess.run(
+        [str(BIN / "mkdocs"), "build", "--strict", "-f", config, "--site-dir", str(site_dir)],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    """The whole site, built strictly with an empty execution cache, so every block really runs."""
+    base = tmp_path_factory.mktemp("build")
+    result = mkdocs_build(base / "site", env={"DOCS_EXEC_CACHE": str(base / "cache")})
+    assert result.returncode == 0, result.stderr[-5000:]
+    return base / "site"
+
+
+def page(site: Path, path: str) -> BeautifulSoup:
+    """A built page, parsed (path as in the nav, without .md: 'autograd/tensor-attributes')."""
+    target = site / ("index.html" if path == "index" else f"{path}/index.html")
+    return BeautifulSoup(target.read_text(encoding="utf-8"), "html.parser")
+
+
+def outputs(soup: BeautifulSoup) -> str:
+    """The text of every executed output block on a page (markdown-exec's results), joined."""
+    return "\n".join(node.get_text() for node in soup.select("article .result"))
