@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import socket
 import sys
 import traceback
 import warnings
 
 SEED = 0
+# The only environment variables a snippet sees: no token or key of the build reaches a page.
+ENV_ALLOWED = re.compile(r"^(PATH|HOME|USER|LANG|LANGUAGE|LC_\w+|TZ|TMPDIR|MPLBACKEND|MPLCONFIGDIR|PYTHON\w*|OMP_NUM_THREADS|OPENBLAS_\w+|MKL_\w+|TORCH_\w+)$")
 # Imported once by the fork server (with MPLBACKEND=Agg), so that every forked page pays nothing for them.
 PRELOAD = ["numpy", "torch", "torchvision", "matplotlib.pyplot", __name__]
 
@@ -49,6 +52,8 @@ def _isolate() -> None:
     matplotlib.use("Agg")
     # A Chinese label drawn with a font that lacks the glyph must fail the build, not show boxes.
     warnings.filterwarnings("error", message=r"Glyph \d+ .* missing from font")
+    for name in [name for name in os.environ if not ENV_ALLOWED.match(name)]:
+        del os.environ[name]
     socket.socket.connect = _no_network  # type: ignore[method-assign]
     socket.socket.connect_ex = _no_network  # type: ignore[method-assign]
     socket.getaddrinfo = _no_network  # type: ignore[assignment]

@@ -1,0 +1,58 @@
+"""A scratch copy of the site with only the pages a test writes, built with the real configuration and hooks."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from conftest import ROOT
+
+PAGE_FENCE = '```python exec="on" source="material-block" result="text" session="{session}"\n--8<-- "{include}"\n```\n'
+
+
+def page_with_blocks(title: str, session: str, includes: list[str]) -> str:
+    return f"# {title}\n\n" + "\n".join(PAGE_FENCE.format(session=session, include=i) for i in includes)
+
+
+def scratch_repo(tmp_path: Path, files: dict[str, str | bytes], nav: list[str]) -> Path:
+    """Copy config, hooks, theme overrides and shared snippets; add `files`; the nav lists `nav` only."""
+    root = tmp_path / "repo"
+    root.mkdir(parents=True)
+    for name in ("hooks", "overrides", "snippets/_shared"):
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for asset in (ROOT / "docs").rglob("*"):
+        if asset.is_file() and asset.suffix not in {".md", ".ipynb"}:
+            (root / asset.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(asset, root / asset.relative_to(ROOT))
+    shutil.copy2(ROOT / "Makefile", root / "Makefile")
+    (root / ".venv").symlink_to(ROOT / ".venv")
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    config = config[: config.index("\nnav:")] + "\nnav:\n" + "".join(f"  - {p}\n" for p in nav)
+    (root / "mkdocs.yml").write_text(config, encoding="utf-8")
+    files.setdefault("docs/index.md", "# 首页\n\n试验站点。\n")
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return root
+
+
+def make_build(root: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`make build` as CI and the deploy job run it (the venv is the real one, not set up again)."""
+    full_env = {**os.environ, "DOCS_EXEC_CACHE": str(root / ".cache" / "exec"), **(env or {})}
+    return subprocess.run(
+        ["make", "--no-print-directory", "-o", ".venv/.installed", "build"],
+        cwd=root,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def result_blocks(html: str) -> list[str]:
+    return re.findall(r'<div class="result"[^>]*>.*?</div>', html, flags=re.S)
