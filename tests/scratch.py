@@ -10,7 +10,7 @@ from pathlib import Path
 
 from conftest import ROOT
 
-PAGE_FENCE = '```python exec="on" source="material-block" result="text" session="{session}"\n--8<-- "{include}"\n```\n'
+PAGE_FENCE = '```python exec="on" source="block" result="text" session="{session}"\n--8<-- "{include}"\n```\n'
 
 
 def page_with_blocks(title: str, session: str, includes: list[str]) -> str:
