@@ -105,6 +105,7 @@ class Session:
         self.pending: list[tuple[str, str, int]] = []  # cached blocks the worker has not run yet
         self.process = None
         self.conn = None
+        self.seconds = 0.0  # time spent executing blocks (replays included)
 
     @classmethod
     def context(cls):
@@ -139,20 +140,25 @@ class Session:
         return output
 
     def _execute(self, code: str, filename: str, first_line: int) -> str:
-        self.conn.send((code, filename, first_line))
-        if not self.conn.poll(TIMEOUT):
-            self.close()
-            raise BlockFailed(
-                filename, first_line, f"TimeoutError: the block did not finish within {TIMEOUT:g} s (DOCS_EXEC_TIMEOUT)"
-            )
         try:
+            self.conn.send((code, filename, first_line))
+            if not self.conn.poll(TIMEOUT):
+                self.close()
+                raise BlockFailed(
+                    filename,
+                    first_line,
+                    f"TimeoutError: the block did not finish within {TIMEOUT:g} s (DOCS_EXEC_TIMEOUT)",
+                )
             reply = self.conn.recv()
-        except EOFError:
+        except (EOFError, OSError):  # the process died: at start-up, or in the middle of the block
             self.process.join(5)
             code = self.process.exitcode
             self.close()
-            raise BlockFailed(filename, first_line, f"the page's process ended (exit code {code}) while running the block") from None
+            raise BlockFailed(
+                filename, first_line, f"the page's process ended (exit code {code}) before the block finished"
+            ) from None
         if reply[0] == "ok":
+            self.seconds += reply[2]
             return reply[1]
         _, line, summary, trace = reply
         raise BlockFailed(filename, line or first_line, summary, trace)
@@ -213,7 +219,11 @@ class Runner:
         expected = self.page.removesuffix(".md")
         try:
             if session != expected:
-                raise BlockFailed(filename, first_line, f'the block needs session="{expected}" (the page\'s own path), not "{session or ""}"')
+                raise BlockFailed(
+                    filename,
+                    first_line,
+                    f'the block needs session="{expected}" (the page\'s own path), not "{session or ""}"',
+                )
             state = self.sessions.get(session)
             if state is None:
                 state = self.sessions[session] = Session(session, self.fingerprint)
@@ -224,13 +234,23 @@ class Runner:
             else:
                 self.executed += 1
             return output
-        except BlockFailed as failure:
-            log.error("%s:%s: %s (page docs/%s)\n%s", failure.filename, failure.line, failure.summary, self.page, failure.trace)
+        except Exception as error:  # noqa: BLE001  pymdownx.superfences would swallow it: the block would vanish
+            failure = error if isinstance(error, BlockFailed) else BlockFailed(filename, first_line, repr(error))
+            log.error(
+                "%s:%s: %s (page docs/%s)\n%s",
+                failure.filename,
+                failure.line,
+                failure.summary,
+                self.page,
+                failure.trace,
+            )
             raise ExecutionError(code_block("python", failure.trace or str(failure))) from None
 
 
 runner = Runner()
-markdown_exec.formatters["python"] = markdown_exec.formatters["py"] = partial(base_format, language="python", run=runner.run)
+markdown_exec.formatters["python"] = markdown_exec.formatters["py"] = partial(
+    base_format, language="python", run=runner.run
+)
 
 
 def on_pre_build(config, **_):
@@ -248,8 +268,15 @@ def on_page_markdown(markdown, page, **_):
 
 
 def on_post_build(config, **_):
+    seconds = sum(session.seconds for session in runner.sessions.values())
     runner.close()
-    log.info("executed %d python blocks, %d taken from the cache", runner.executed, runner.cached)
+    log.info("executed %d python blocks (%.1f s), %d taken from the cache", runner.executed, seconds, runner.cached)
+    report = os.environ.get("DOCS_EXEC_REPORT")  # for scripts/bench.py
+    if report:
+        Path(report).write_text(
+            json.dumps({"executed": runner.executed, "cached": runner.cached, "exec_seconds": seconds}),
+            encoding="utf-8",
+        )
 
 
 def on_build_error(error, **_):

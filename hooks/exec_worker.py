@@ -13,12 +13,15 @@ import random
 import re
 import socket
 import sys
+import time
 import traceback
 import warnings
 
 SEED = 0
 # The only environment variables a snippet sees: no token or key of the build reaches a page.
-ENV_ALLOWED = re.compile(r"^(PATH|HOME|USER|LANG|LANGUAGE|LC_\w+|TZ|TMPDIR|MPLBACKEND|MPLCONFIGDIR|PYTHON\w*|OMP_NUM_THREADS|OPENBLAS_\w+|MKL_\w+|TORCH_\w+)$")
+ENV_ALLOWED = re.compile(
+    r"^(PATH|HOME|USER|LANG|LANGUAGE|LC_\w+|TZ|TMPDIR|MPLBACKEND|MPLCONFIGDIR|PYTHON\w*|OMP_NUM_THREADS|OPENBLAS_\w+|MKL_\w+|TORCH_\w+)$"
+)
 # Imported once by the fork server (with MPLBACKEND=Agg), so that every forked page pays nothing for them.
 PRELOAD = ["numpy", "torch", "torchvision", "matplotlib.pyplot", __name__]
 
@@ -91,15 +94,23 @@ def _format_error(error: BaseException, filename: str) -> tuple[int | None, str]
 
 def serve(conn, output_limit: int) -> None:
     """Run blocks sent by the build until the pipe closes. Each message: (code, filename, first_line)."""
-    _isolate()
+    try:
+        _isolate()
+        broken = None
+    except BaseException as error:  # noqa: BLE001  reported for every block instead of a silent exit
+        broken = ("error", None, f"the page's process could not start: {type(error).__name__}: {error}", "")
     session_globals: dict = {"__name__": "__main__"}
     while True:
         try:
             code, filename, first_line = conn.recv()
         except EOFError:
             return
+        if broken:
+            conn.send(broken)
+            continue
         out = _Budgeted(output_limit)
         session_globals["print"] = lambda *args, sep=" ", end="\n", **_: out.write(sep.join(map(str, args)) + end)
+        started = time.perf_counter()
         try:
             # Pad so that line numbers in tracebacks are the snippet file's own line numbers.
             compiled = compile("\n" * (first_line - 1) + code, filename, "exec")
@@ -111,7 +122,7 @@ def serve(conn, output_limit: int) -> None:
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
-        conn.send(("ok", "".join(out.parts)))
+        conn.send(("ok", "".join(out.parts), time.perf_counter() - started))
 
 
 def start(conn, output_limit: int) -> None:

@@ -151,3 +151,8 @@ def test_state_changes_do_not_reach_the_next_page(tmp_path):
     assert read_together == read_alone
     assert "True None" in read_alone[0] and "torch.float32" in read_alone[0]
     assert "changed" in (together / "site/a/change/index.html").read_text(encoding="utf-8")
+
+
+def test_process_that_dies_mid_block(tmp_path):
+    root, result = build_fault(tmp_path, "import os\nos._exit(3)")
+    assert_failed(root, result, f"{SNIPPET}:3: the page's process ended (exit code 3)", PAGE)

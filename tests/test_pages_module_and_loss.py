@@ -213,11 +213,37 @@ def test_three_ways_table(site):
         assert str(empty.value) in row[3]
 
 
-def test_timing_table_has_plausible_figures(site):
+def test_call_overhead_counts_match_a_fresh_count(site):
+    """The page's Python-call counts equal the ones this test counts itself; the timing verdict is published."""
+    import sys
+
+    def python_calls(fn):
+        count = [0]
+
+        def profiler(frame, event, arg):
+            count[0] += event == "call"
+
+        sys.setprofile(profiler)
+        try:
+            fn()
+        finally:
+            sys.setprofile(None)
+        return count[0]
+
     soup = page(site, CALL)
-    table = next(rows for rows in result_tables(soup) if len(rows) == 6 and len(rows[0]) == 3)
-    figures = [float(row[2]) for row in table]
-    assert all(0 < micro < 1e6 for micro in figures)
+    table = next(rows for rows in result_tables(soup) if len(rows) == 3 and len(rows[0]) == 2)
+    with torch.no_grad():
+        data, layer = torch.randn(1, 1, 8, 8), nn.Conv2d(1, 4, 3)
+        calls = [
+            lambda: layer(data),
+            lambda: F.conv2d(data, layer.weight, layer.bias),
+            lambda: nn.Conv2d(1, 4, 3)(data),
+        ]
+        for call in calls:
+            call()
+        expected = [python_calls(call) for call in calls]
+    assert [int(row[1]) for row in table] == expected
+    assert "超过模块调用的 2 倍：True" in outputs(soup)
 
 
 def test_what_x_equals(site):
@@ -237,7 +263,7 @@ def test_call_page_corrections_sit_after_their_evidence(site):
     grad_fn = type(F.conv2d(torch.randn(1, 1, 5, 5), torch.randn(2, 1, 3, 3, requires_grad=True)).grad_fn).__name__
     assert grad_fn in previous_result(effect)
     # "效率": right after the timing table
-    assert len(speed.find_previous("div", class_="result").select("table tbody tr")) == 6
+    assert len(speed.find_previous("div", class_="result").select("table tbody tr")) == 3
     # "x = nn.Conv2d(...)": right after the output that shows a module, not a tensor
     assert repr(nn.Conv2d(1, 4, 3)) in previous_result(module_not_tensor)
 

@@ -1,0 +1,159 @@
+"""The execution cache never publishes a stale output, and a fully cached build needs no torch at all."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from conftest import BIN
+from scratch import make_build, page_with_blocks, result_blocks, scratch_repo
+
+SNIPPET = """\
+# --8<-- [start:first]
+import torch
+
+torch.manual_seed({seed})
+values = torch.rand(3)
+# --8<-- [end:first]
+
+# --8<-- [start:second]
+print(values * {factor})
+# --8<-- [end:second]
+"""
+
+
+def two_pages(tmp_path: Path) -> Path:
+    files = {
+        "docs/demo/one.md": page_with_blocks("一", "demo/one", ["demo/one.py:first", "demo/one.py:second"]),
+        "snippets/demo/one.py": SNIPPET.format(seed=0, factor=2),
+        "docs/demo/two.md": page_with_blocks("二", "demo/two", ["demo/two.py:first", "demo/two.py:second"]),
+        "snippets/demo/two.py": SNIPPET.format(seed=5, factor=3),
+    }
+    return scratch_repo(tmp_path, files, ["index.md", "demo/one.md", "demo/two.md"])
+
+
+def build(root: Path, **env) -> dict:
+    report = root / "report.json"
+    result = make_build(root, env={"DOCS_EXEC_REPORT": str(report), **env})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(report.read_text(encoding="utf-8"))
+
+
+def test_unchanged_build_is_fully_cached_and_identical(tmp_path):
+    root = two_pages(tmp_path)
+    assert build(root)["executed"] == 4
+    first = {p: p.read_bytes() for p in (root / "site").rglob("*") if p.is_file()}
+    report = build(root)
+    assert report["executed"] == 0 and report["cached"] == 4
+    second = {p: p.read_bytes() for p in (root / "site").rglob("*") if p.is_file()}
+    assert first == second
+
+
+def test_editing_a_snippet_changes_the_page_and_only_that_page_runs(tmp_path):
+    root = two_pages(tmp_path)
+    cold = build(root)
+    assert cold["executed"] == 4
+    before = result_blocks((root / "site/demo/one/index.html").read_text(encoding="utf-8"))
+    snippet = root / "snippets/demo/one.py"
+    snippet.write_text(SNIPPET.format(seed=0, factor=100), encoding="utf-8")
+    report = build(root)
+    # page one: the edited block and the earlier block it depends on (replayed); page two: from the cache
+    assert report["executed"] == 1 and report["cached"] == 3
+    after = result_blocks((root / "site/demo/one/index.html").read_text(encoding="utf-8"))
+    assert before != after
+    import torch
+
+    torch.manual_seed(0)
+    expected = str(torch.rand(3) * 100)
+    assert expected in after[-1] and expected not in before[-1]
+
+
+def test_editing_an_earlier_block_reruns_the_later_ones(tmp_path):
+    root = two_pages(tmp_path)
+    build(root)
+    snippet = root / "snippets/demo/two.py"
+    snippet.write_text(SNIPPET.format(seed=5, factor=3).replace("manual_seed(5)", "manual_seed(1)"), encoding="utf-8")
+    report = build(root)
+    assert report["executed"] == 2 and report["cached"] == 2
+    import torch
+
+    torch.manual_seed(1)
+    assert str(torch.rand(3) * 3) in (root / "site/demo/two/index.html").read_text(encoding="utf-8")
+
+
+def test_a_changed_package_version_invalidates(tmp_path):
+    """A distribution record that says torch is another version (the real torch still imports) re-runs everything."""
+    root = two_pages(tmp_path)
+    build(root)
+    fake = tmp_path / "fake-metadata"
+    info = fake / "torch-99.0.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: torch\nVersion: 99.0.0\n", encoding="utf-8")
+    report = build(root, PYTHONPATH=str(fake))
+    assert report["executed"] == 4 and report["cached"] == 0
+
+
+def test_fully_cached_build_never_imports_torch(tmp_path):
+    root = two_pages(tmp_path)
+    build(root)
+    poison = tmp_path / "poison"
+    (poison / "torch").mkdir(parents=True)
+    (poison / "torch" / "__init__.py").write_text('raise ImportError("torch was imported")\n', encoding="utf-8")
+    (poison / "torch-2.14.1.dist-info").mkdir()  # keep the version the cache was keyed on
+    real = next(p for p in (BIN.parent / "lib").glob("python3*/site-packages/torch-*.dist-info"))
+    (poison / "torch-2.14.1.dist-info" / "METADATA").write_text(
+        (real / "METADATA").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    report = build(root, PYTHONPATH=str(poison))
+    assert report["executed"] == 0 and report["cached"] == 4
+    # and the poison works: with an empty cache the same build fails on it
+    result = make_build(root, env={"PYTHONPATH": str(poison), "DOCS_EXEC_CACHE": str(tmp_path / "empty")})
+    assert result.returncode != 0
+    assert "could not start: ImportError: torch was imported" in result.stdout + result.stderr
+
+
+def test_cache_off_executes_everything(tmp_path):
+    root = two_pages(tmp_path)
+    build(root)
+    assert build(root, DOCS_EXEC_CACHE="off")["executed"] == 4
+
+
+def test_serve_prose_edit_runs_no_code_and_snippet_edit_runs_one_page(tmp_path):
+    root = two_pages(tmp_path)
+    build(root)  # fills the cache, as an earlier serve session would have
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "DOCS_EXEC_CACHE": str(root / ".cache" / "exec")}
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        server = subprocess.Popen(
+            [str(BIN / "mkdocs"), "serve", "--dev-addr", "127.0.0.1:0", "--livereload"],
+            cwd=root,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+
+        def wait_for(count: int) -> list[str]:
+            deadline = time.monotonic() + 180
+            while time.monotonic() < deadline:
+                lines = [line for line in log.read_text().splitlines() if "python blocks" in line]
+                if len(lines) >= count:
+                    return lines
+                time.sleep(0.5)
+            raise AssertionError(log.read_text()[-3000:])
+
+        assert "executed 0 python blocks" in wait_for(1)[0]
+        page = root / "docs/demo/one.md"
+        page.write_text(page.read_text(encoding="utf-8") + "\n只改了文字。\n", encoding="utf-8")
+        assert "executed 0 python blocks" in wait_for(2)[1]
+        (root / "snippets/demo/two.py").write_text(SNIPPET.format(seed=5, factor=7), encoding="utf-8")
+        third = wait_for(3)[2]
+        assert "executed 1 python blocks" in third and "3 taken from the cache" in third
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
