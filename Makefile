@@ -43,3 +43,17 @@ test: $(STAMP) ## set up, then run the whole test suite
 .PHONY: clean
 clean: ## remove the built site and the caches (keeps .venv)
 	rm -rf site site.partial .cache .pytest_cache
+
+.PHONY: new-note
+new-note: $(STAMP) ## new page + snippet + nav entry: SECTION=张量基础 AREA=tensor-basics NAME=my-note TITLE="标题"
+	$(BIN)/python scripts/new_note.py --section "$$SECTION" --area "$$AREA" --name "$$NAME" --title "$$TITLE"
+
+.PHONY: lint
+lint: $(STAMP) ## run the checks of .pre-commit-config.yaml on every tracked file (whitespace is fixed in place)
+	PRE_COMMIT_HOME=.cache/pre-commit $(BIN)/pre-commit run --all-files
+
+.PHONY: offline
+offline: $(STAMP) ## strict build of the file:// variant into site-offline/ (open site-offline/index.html, search works)
+	rm -rf site-offline.partial
+	$(BIN)/mkdocs build --strict -f mkdocs-offline.yml --site-dir site-offline.partial
+	rm -rf site-offline && mv site-offline.partial site-offline

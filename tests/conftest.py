@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +41,24 @@ def site(tmp_path_factory) -> Path:
 def page(site: Path, path: str) -> BeautifulSoup:
     """A built page, parsed (path as in the nav, without .md: 'autograd/tensor-attributes')."""
     target = site / ("index.html" if path == "index" else f"{path}/index.html")
-    return BeautifulSoup(target.read_text(encoding="utf-8"), "html.parser")
+    soup = BeautifulSoup(target.read_text(encoding="utf-8"), "html.parser")
+    soup.source_dir = target.parent  # where the page's figure files are
+    return soup
+
+
+def figure_bytes(img) -> tuple[str, bytes]:
+    """The kind ('png' or 'svg') and bytes of a figure on a page from page(): a file beside the page or a data: URI."""
+    src = img["src"]
+    if src.startswith("data:"):
+        match = re.fullmatch(r"data:image/(png|svg\+xml);base64,(.+)", src, flags=re.S)
+        assert match, src[:80]
+        return match[1].replace("+xml", ""), base64.b64decode(match[2], validate=True)
+    root = img
+    while root.parent is not None:
+        root = root.parent
+    target = root.source_dir / src
+    assert target.is_file(), f"{src} is missing beside {root.source_dir}"
+    return target.suffix.lstrip("."), target.read_bytes()
 
 
 def outputs(soup: BeautifulSoup) -> str:

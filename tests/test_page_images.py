@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import logging
-import re
 import warnings
 
 import matplotlib
@@ -15,7 +13,7 @@ from matplotlib import cbook
 from PIL import Image
 from torchvision import transforms
 
-from conftest import outputs, page
+from conftest import figure_bytes, outputs, page
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -179,13 +177,12 @@ def test_figures(soup):
     assert len(figures) == 2
     total = 0
     for img in figures:
-        mime, data = re.fullmatch(r"data:image/(png|svg\+xml);base64,(.+)", img["src"]).groups()
-        raw = base64.b64decode(data)
-        total += len(img["src"])
+        mime, raw = figure_bytes(img)
+        total += len(raw)
         assert raw.startswith(b"\x89PNG\r\n\x1a\n") if mime == "png" else b"<svg" in raw[:500]
         assert 20_000 < len(raw) < 250_000, len(raw)
         assert img["alt"]
-    assert total < 400_000
+    assert total < 300_000
 
 
 def test_corrections_follow_their_evidence(soup):

@@ -3,7 +3,6 @@ built HTML (the executed outputs), so a page that stops executing, or a PyTorch 
 
 from __future__ import annotations
 
-import base64
 import math
 import re
 import subprocess
@@ -15,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from conftest import ROOT, outputs, page
+from conftest import ROOT, figure_bytes, outputs, page
 
 PAGES = ("autograd/tensor-attributes", "autograd/custom-function", "autograd/abs-subgradient")
 
@@ -47,10 +46,8 @@ def figures(soup) -> list[bytes]:
     """Decoded images printed by show(): each must be a real PNG or SVG of plausible size."""
     decoded = []
     for img in soup.select("article img.figure"):
-        match = re.fullmatch(r"data:image/(png|svg\+xml);base64,(.+)", img["src"], flags=re.S)
-        assert match, img["src"][:60]
-        data = base64.b64decode(match[2], validate=True)
-        if match[1] == "png":
+        kind, data = figure_bytes(img)
+        if kind == "png":
             assert data.startswith(b"\x89PNG\r\n\x1a\n")
         else:
             assert b"<svg" in data[:500]

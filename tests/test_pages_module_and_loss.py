@@ -6,7 +6,6 @@ outputs that the build executed; nothing is copied from the Markdown source.
 
 from __future__ import annotations
 
-import base64
 import inspect
 import math
 import os
@@ -21,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from conftest import ROOT, outputs, page
+from conftest import ROOT, figure_bytes, outputs, page
 
 CALL = "nn-module/call-and-forward"
 LOSS = "losses/cross-entropy"
@@ -66,12 +65,6 @@ def value_after(text: str, label: str) -> str:
     match = re.search(re.escape(label) + r"\s*=\s*(\S+)", text)
     assert match, f"no '{label} = ...' in the outputs"
     return match[1]
-
-
-def figure_bytes(img) -> tuple[str, bytes]:
-    match = re.fullmatch(r"data:image/(png|svg\+xml);base64,(.+)", img["src"], flags=re.S)
-    assert match, img["src"][:80]
-    return match[1], base64.b64decode(match[2])
 
 
 # -- both snippet files run on their own --------------------------------------------------------------

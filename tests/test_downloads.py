@@ -1,0 +1,166 @@
+"""Run it yourself: every page with executed code offers it as .ipynb and .py, built from the page's own
+snippet sections in page order, deterministic, and both run top to bottom in a fresh kernel / interpreter."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+
+from conftest import ROOT, page
+
+DOCS = ROOT / "docs"
+SNIPPETS = ROOT / "snippets"
+FENCE = re.compile(r'^[ \t]*(`{3,}|~{3,})\s*(?:python|py)\b[^\n]*\bexec="on"[^\n]*\n(.*?)^[ \t]*\1\s*$', re.M | re.S)
+INCLUDE = re.compile(r'^\s*--8<--\s+"([^":]+):([\w-]+)"\s*$', re.M)
+SECTION = r"^\s*# --8<-- \[start:{0}\]\s*$\n(.*?)^\s*# --8<-- \[end:{0}\]\s*$"
+
+
+def pages_with_code() -> list[str]:
+    """Pages (paths under docs/, without .md) whose Markdown has an executed python fence."""
+    found = [
+        md.relative_to(DOCS).with_suffix("").as_posix()
+        for md in sorted(DOCS.rglob("*.md"))
+        if FENCE.search(md.read_text(encoding="utf-8"))
+    ]
+    return found
+
+
+PAGES = pages_with_code()
+
+
+def includes(name: str) -> list[tuple[str, str]]:
+    """(snippet file, section) in the order the page includes them, shared sections first (as the hook promises)."""
+    text = (DOCS / f"{name}.md").read_text(encoding="utf-8")
+    found = [include for _, body in FENCE.findall(text) for include in INCLUDE.findall(body)]
+    return [i for i in found if i[0].startswith("_shared/")] + [i for i in found if not i[0].startswith("_shared/")]
+
+
+def section(path: str, name: str) -> str:
+    text = (SNIPPETS / path).read_text(encoding="utf-8")
+    body = re.search(SECTION.format(re.escape(name)), text, re.M | re.S)
+    assert body, f"{path}:{name}"
+    lines = [line for line in body.group(1).splitlines() if "# --8<--" not in line]
+    return "\n".join(lines).strip("\n")
+
+
+def downloads(site: Path, name: str) -> dict[str, Path]:
+    """The files a page's links point to, resolved in the built site."""
+    soup = page(site, name)
+    links = soup.select(".page-meta__run a[download]")
+    folder = site if name == "index" else site / name
+    return {Path(a["href"]).suffix: (folder / a["href"]).resolve() for a in links}
+
+
+def test_pages_with_code_are_found():
+    assert len(PAGES) >= 12, PAGES  # the notes plus the home page; an empty glob cannot pass
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_links_its_notebook_and_script(site, name):
+    files = downloads(site, name)
+    assert set(files) == {".ipynb", ".py"}, files
+    for path in files.values():
+        assert path.is_file() and path.is_relative_to(site.resolve()), path
+    notebook = nbformat.read(files[".ipynb"], as_version=4)
+    nbformat.validate(notebook)
+    # Deterministic: ids are 8 hex digits derived from the content, no outputs, no execution counts.
+    ids = [cell.id for cell in notebook.cells]
+    assert len(set(ids)) == len(ids) and all(re.fullmatch("[0-9a-f]{8}", i) for i in ids)
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    assert all(
+        not cell.get("outputs") and cell.get("execution_count") is None
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    )
+    # The page's sections, every one of them, in the page's order (shared ones first).
+    positions = []
+    joined = "\n\n".join(code)
+    for path, name_ in includes(name):
+        text = section(path, name_)
+        index = joined.find(text, positions[-1] if positions else 0)
+        assert index >= 0, f"{path}:{name_} is missing from the notebook, or out of order"
+        positions.append(index + len(text))
+    # The script holds the same code cells, in the same order.
+    script = files[".py"].read_text(encoding="utf-8")
+    compile(script, str(files[".py"]), "exec")
+    position = 0
+    for cell in code:
+        found = script.find(cell, position)
+        assert found >= 0, f"{files['.py'].name}: a notebook cell is missing or out of order:\n{cell[:200]}"
+        position = found + len(cell)
+
+
+def test_generated_files_are_reproducible(site):
+    """Generating again from the sources gives the very bytes the build wrote (no ids from chance, no clock)."""
+    sys.path.insert(0, str(ROOT / "hooks"))
+    try:
+        import downloads as hook  # noqa: PLC0415
+    finally:
+        sys.path.remove(str(ROOT / "hooks"))
+    for name in PAGES:
+        markdown = (DOCS / f"{name}.md").read_text(encoding="utf-8")
+        blocks = hook.page_blocks(markdown, f"{name}.md")
+        files = downloads(site, name)
+        title = hook.page_title(markdown, name.rsplit("/", 1)[-1])
+        site_url = os.environ.get("SITE_URL", "").rstrip("/")
+        url = f"{site_url}/{'' if name == 'index' else name + '/'}" if site_url else None
+        cells = hook.cells_for(title, url, blocks)
+        assert files[".ipynb"].read_text(encoding="utf-8") == hook.notebook(cells), name
+        assert files[".py"].read_text(encoding="utf-8") == hook.script(cells), name
+
+
+def test_generated_notebooks_and_scripts_run_top_to_bottom(site, tmp_path):
+    """Each page's notebook in a fresh kernel and its script in a fresh interpreter, from an empty folder."""
+    import nbclient
+
+    failures = {}
+    for name in PAGES:
+        files = downloads(site, name)
+        work = tmp_path / name.replace("/", "__")
+        work.mkdir()
+        notebook = nbformat.read(files[".ipynb"], as_version=4)
+        try:
+            nbclient.NotebookClient(
+                notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+            ).execute()
+        except Exception as error:  # noqa: BLE001  collected, to report every page at once
+            failures[f"{name}.ipynb"] = str(error)[-1500:]
+        result = subprocess.run(
+            [sys.executable, str(files[".py"])], cwd=work, capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            failures[f"{name}.py"] = result.stderr[-1500:]
+        if list(work.iterdir()):
+            failures[f"{name} (files written)"] = sorted(p.name for p in work.iterdir())
+    assert not failures, failures
+
+
+def test_notebook_page_offers_its_stored_notebook(site):
+    soup = page(site, "notebooks/hands-on")
+    links = {a["href"] for a in soup.select("a[download]")}
+    assert links == {"hands-on.ipynb"}, links
+    stored = DOCS / "notebooks" / "hands-on.ipynb"
+    assert (site / "notebooks" / "hands-on" / "hands-on.ipynb").read_bytes() == stored.read_bytes()
+
+
+def test_no_colab_link_without_a_repository(site):
+    for name in [*PAGES, "notebooks/hands-on"]:
+        text = str(page(site, name))
+        assert "colab.research.google.com" not in text, name
+
+
+def test_page_without_code_gets_no_links(site):
+    """A page with no executed block offers nothing to run (the links come from the page's own fences)."""
+    without = [md for md in sorted(DOCS.rglob("*.md")) if md.relative_to(DOCS).with_suffix("").as_posix() not in PAGES]
+    for md in without:
+        name = md.relative_to(DOCS).with_suffix("").as_posix()
+        built = site / ("index.html" if name == "index" else f"{name}/index.html")
+        if built.is_file():
+            assert not BeautifulSoup(built.read_text(encoding="utf-8"), "html.parser").select(".page-meta__run")
