@@ -42,7 +42,7 @@ test: $(STAMP) ## set up, then run the whole test suite
 
 .PHONY: clean
 clean: ## remove the built site and the caches (keeps .venv)
-	rm -rf site site.partial .cache .pytest_cache
+	rm -rf site site.partial site-offline site-offline.partial .cache .pytest_cache
 
 .PHONY: new-note
 new-note: $(STAMP) ## new page + snippet + nav entry: SECTION=张量基础 AREA=tensor-basics NAME=my-note TITLE="标题"
@@ -57,3 +57,14 @@ offline: $(STAMP) ## strict build of the file:// variant into site-offline/ (ope
 	rm -rf site-offline.partial
 	$(BIN)/mkdocs build --strict -f mkdocs-offline.yml --site-dir site-offline.partial
 	rm -rf site-offline && mv site-offline.partial site-offline
+
+.PHONY: bench
+bench: $(STAMP) ## build-speed benchmark: cold, warm, prose edit, snippet edit and the pieces, with ratios
+	$(BIN)/python scripts/bench.py
+
+tools/lighthouse/node_modules/.package-lock.json: tools/lighthouse/package.json tools/lighthouse/package-lock.json
+	npm ci --prefix tools/lighthouse --no-audit --no-fund
+
+.PHONY: lighthouse
+lighthouse: build tools/lighthouse/node_modules/.package-lock.json ## Lighthouse (performance, accessibility) on the built site, offline, in chromium
+	$(BIN)/python scripts/lighthouse.py
