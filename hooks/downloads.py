@@ -17,6 +17,7 @@ only, so the generated notebooks, which exist only in the built site, get none.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import posixpath
@@ -117,6 +118,12 @@ def page_title(markdown: str, fallback: str) -> str:
 # -- Writing the notebook and the script --------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1)
+def _distributions() -> dict[str, list[str]]:
+    """Import name -> distributions: reading every installed package's file list costs ~0.5 s, so once."""
+    return metadata.packages_distributions()
+
+
 # Import name -> distribution, for what a fresh environment (e.g. Colab) may lack.
 def requirements(code: str) -> list[str]:
     modules = set()
@@ -125,7 +132,7 @@ def requirements(code: str) -> list[str]:
             modules.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             modules.add(node.module.split(".")[0])
-    distributions = metadata.packages_distributions()
+    distributions = _distributions()
     pins = {}
     for module in sorted(modules - set(sys.stdlib_module_names)):
         for name in distributions.get(module, [])[:1]:

@@ -114,7 +114,10 @@ class Session:
             if str(HOOKS) not in sys.path:
                 sys.path.insert(0, str(HOOKS))  # the fork server imports exec_worker by name
             cls._context = multiprocessing.get_context("forkserver")
-            cls._context.set_forkserver_preload(exec_worker.PRELOAD)
+            # multiprocessing re-runs the `mkdocs` console script in every forked process (as __mp_main__):
+            # with what it imports preloaded too, that costs nothing.
+            main_imports = [name for name in ("mkdocs.__main__",) if name in sys.modules]
+            cls._context.set_forkserver_preload(exec_worker.PRELOAD + main_imports)
         return cls._context
 
     def run(self, code: str, filename: str, first_line: int) -> str:
