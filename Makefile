@@ -32,8 +32,8 @@ build: $(STAMP) ## strict build into site/ (written only when the whole build su
 	rm -rf site && mv site.partial site
 
 .PHONY: build-cold
-build-cold: ## strict build with an empty execution cache (every block runs again)
-	rm -rf .cache/exec
+build-cold: ## strict build with empty execution caches (every block and notebook runs again)
+	rm -rf .cache/exec .cache/mkdocs-jupyter
 	$(MAKE) build
 
 .PHONY: test

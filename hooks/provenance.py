@@ -54,6 +54,12 @@ def on_config(config, **_):
             os.environ["SOURCE_DATE_EPOCH"] = committed
 
     jupyter = config.plugins.get("mkdocs-jupyter")
+    # DOCS_EXEC_CACHE governs the notebooks too: "off" turns their cache off, a folder holds theirs as well.
+    exec_cache = os.environ.get("DOCS_EXEC_CACHE")
+    if jupyter is not None and exec_cache == "off":
+        jupyter.config["cache"] = False
+    elif jupyter is not None and exec_cache and not jupyter.config["cache_dir"].startswith(exec_cache):
+        jupyter.config["cache_dir"] = str(Path(exec_cache) / "notebooks")
     if jupyter is not None and jupyter.config.get("cache"):
         versions = dict(provenance["versions"], **{name: metadata.version(name) for name in NOTEBOOK_PACKAGES})
         key = hashlib.sha256(repr(sorted(versions.items())).encode()).hexdigest()[:12]
