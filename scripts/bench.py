@@ -114,7 +114,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def lighthouse() -> dict:
-    """Scores from `make lighthouse` (tests/ and the task write .cache/lighthouse/scores.json), if it ran."""
+    """Scores from `make lighthouse` (it writes .cache/lighthouse/scores.json), if it ran."""
     scores = ROOT / ".cache" / "lighthouse" / "scores.json"
     return json.loads(scores.read_text(encoding="utf-8")) if scores.is_file() else {}
 

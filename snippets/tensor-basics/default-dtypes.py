@@ -56,38 +56,24 @@ assert from_python["torch.tensor([1.0, 2j])"] == torch.complex64
 # --8<-- [end:python_values]
 
 # --8<-- [start:factories]
-from_factories = dtype_table(
-    [
-        "torch.rand(2)",
-        "torch.randn(2)",
-        "torch.zeros(2)",
-        "torch.ones(2)",
-        "torch.empty(2)",
-        "torch.linspace(0, 1, 5)",
-        "torch.arange(5)",
-        "torch.arange(5.0)",
-        "torch.arange(0, 1, 0.25)",
-        "torch.randint(0, 10, (3,))",
-        "torch.full((2,), 7)",
-        "torch.full((2,), 7.0)",
-        "torch.full((2,), True)",
-    ]
-)
-for name in [
-    "torch.rand(2)",
-    "torch.randn(2)",
-    "torch.zeros(2)",
-    "torch.ones(2)",
-    "torch.empty(2)",
-    "torch.linspace(0, 1, 5)",
-    "torch.arange(5.0)",
-    "torch.arange(0, 1, 0.25)",
-    "torch.full((2,), 7.0)",
-]:
-    assert from_factories[name] == torch.float32, name
-for name in ["torch.arange(5)", "torch.randint(0, 10, (3,))", "torch.full((2,), 7)"]:
-    assert from_factories[name] == torch.int64, name
-assert from_factories["torch.full((2,), True)"] == torch.bool
+# 每个工厂函数，和笔记（“默认 float32, int64”）让人预期的 dtype
+expected = {
+    "torch.rand(2)": torch.float32,
+    "torch.randn(2)": torch.float32,
+    "torch.zeros(2)": torch.float32,
+    "torch.ones(2)": torch.float32,
+    "torch.empty(2)": torch.float32,
+    "torch.linspace(0, 1, 5)": torch.float32,
+    "torch.arange(5)": torch.int64,
+    "torch.arange(5.0)": torch.float32,
+    "torch.arange(0, 1, 0.25)": torch.float32,
+    "torch.randint(0, 10, (3,))": torch.int64,
+    "torch.full((2,), 7)": torch.int64,
+    "torch.full((2,), 7.0)": torch.float32,
+    "torch.full((2,), True)": torch.bool,
+}
+from_factories = dtype_table(list(expected))
+assert from_factories == expected, {k: v for k, v in from_factories.items() if expected[k] != v}
 # --8<-- [end:factories]
 
 # --8<-- [start:from_numpy]
