@@ -1,0 +1,40 @@
+"""Tables on a page: one helper prints a Markdown table whose cells are escaped.
+
+A block that renders Markdown on purpose (no `result=`) prints a table through `table()`; every value is
+escaped, so a printed exception message or an identifier cannot inject HTML or break the table.
+Standalone (`python snippets/<page>.py`) the same call prints the table as aligned text.
+
+A page includes the section in a hidden block; its snippet file runs this file first (`runpy`).
+"""
+
+# --8<-- [start:setup]
+import html as _html
+import os as _os
+
+
+def _cell(value) -> str:
+    text = value if isinstance(value, str) else repr(value) if not isinstance(value, (int, float)) else str(value)
+    return _html.escape(text, quote=False).replace("|", "&#124;").replace("\n", " ").replace("`", "&#96;")
+
+
+def table(header, rows, *, code=()) -> None:
+    """Print a table. `code` lists the columns (by index) shown as inline code."""
+    rows = [list(row) for row in rows]
+    if _os.environ.get("DOCS_EXEC_ENV") is None:  # standalone: readable text, not Markdown
+        cells = [[str(value) for value in row] for row in [list(header), *rows]]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+        for row in cells:
+            print("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
+        return
+
+    def fmt(index, value):
+        cell = _cell(value)
+        return f"<code>{cell}</code>" if index in code else cell
+
+    print("| " + " | ".join(_cell(h) for h in header) + " |")
+    print("|" + "|".join(":--" for _ in header) + "|")
+    for row in rows:
+        print("| " + " | ".join(fmt(i, v) for i, v in enumerate(row)) + " |")
+
+
+# --8<-- [end:setup]
