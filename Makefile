@@ -5,6 +5,9 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The notes' environment (torch 2.3): only the snippets run in it, inside the sandbox (hooks/exec_isolated.py).
+NOTES_VENV := .venv-notes
+NOTES_STAMP := $(NOTES_VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -14,19 +17,31 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+$(NOTES_STAMP): requirements-notes.txt
+	test -x $(NOTES_VENV)/bin/python || $(PYTHON) -m venv $(NOTES_VENV)
+	$(NOTES_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(NOTES_VENV)/bin/python -m pip install --quiet -r requirements-notes.txt
+	touch $@
+
 .PHONY: help
 help: ## list the tasks
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .PHONY: setup
-setup: $(STAMP) ## create .venv with the pinned packages (every other task does this first)
+setup: $(STAMP) $(NOTES_STAMP) ## create .venv and .venv-notes with the pinned packages (every other task does this first)
 
 .PHONY: serve
-serve: $(STAMP) ## set up, then serve the site at http://127.0.0.1:8000 with live reload
+serve: $(STAMP) $(NOTES_STAMP) ## set up, then serve the site at http://127.0.0.1:8000 with live reload
 	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
 
 .PHONY: build
-build: $(STAMP) ## strict build into site/ (written only when the whole build succeeds)
+build: $(STAMP) $(NOTES_STAMP) ## strict build into site/ (written only when the whole build succeeds)
+	@mkdir -p .cache
+	flock .cache/build.lock $(MAKE) --no-print-directory build-locked
+
+# Two builds in one checkout: the second waits for the first (flock), so neither removes the other's site.
+.PHONY: build-locked
+build-locked:
 	rm -rf site.partial
 	$(BIN)/mkdocs build --strict --site-dir site.partial
 	rm -rf site && mv site.partial site
@@ -37,7 +52,7 @@ build-cold: ## strict build with empty execution caches (every block and noteboo
 	$(MAKE) build
 
 .PHONY: test
-test: $(STAMP) ## set up, then run the whole test suite
+test: $(STAMP) $(NOTES_STAMP) ## set up, then run the whole test suite
 	$(BIN)/python -m pytest
 
 .PHONY: clean
@@ -53,13 +68,12 @@ lint: $(STAMP) ## run the checks of .pre-commit-config.yaml on every tracked fil
 	PRE_COMMIT_HOME=.cache/pre-commit $(BIN)/pre-commit run --all-files
 
 .PHONY: offline
-offline: $(STAMP) ## strict build of the file:// variant into site-offline/ (open site-offline/index.html, search works)
-	rm -rf site-offline.partial
-	$(BIN)/mkdocs build --strict -f mkdocs-offline.yml --site-dir site-offline.partial
-	rm -rf site-offline && mv site-offline.partial site-offline
+offline: $(STAMP) $(NOTES_STAMP) ## strict build of the file:// variant into site-offline/ (open site-offline/index.html, search works)
+	@mkdir -p .cache
+	flock .cache/offline.lock sh -c 'rm -rf site-offline.partial && $(BIN)/mkdocs build --strict -f mkdocs-offline.yml --site-dir site-offline.partial && rm -rf site-offline && mv site-offline.partial site-offline'
 
 .PHONY: bench
-bench: $(STAMP) ## build-speed benchmark: cold, warm, prose edit, snippet edit and the pieces, with ratios
+bench: $(STAMP) $(NOTES_STAMP) ## build-speed benchmark: cold, warm, prose edit, snippet edit and the pieces, with ratios
 	$(BIN)/python scripts/bench.py
 
 tools/lighthouse/node_modules/.package-lock.json: tools/lighthouse/package.json tools/lighthouse/package-lock.json

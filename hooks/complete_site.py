@@ -1,17 +1,29 @@
-"""MkDocs hook: a build that ends must have written every page.
+"""MkDocs hook: the built site holds every page, and nothing that no page or asset produced.
 
-A build that stops early without an error (a plugin swallowing an exit, a page dropped from the
-output) would otherwise look like a success. After the build, every documentation page must exist
-in the site folder, non-empty; otherwise the build fails and names the missing pages.
+- A build that stops early without an error (a plugin swallowing an exit, a page dropped from the
+  output) would otherwise look like a success: every documentation page must exist in the site
+  folder, non-empty.
+- A file that nothing of the build accounts for (a stray write into the site folder) fails the build
+  and is named. What the build produces: the files MkDocs knows (pages, assets, generated downloads),
+  the theme's templates (404.html, sitemap), the search index, and the content-addressed files the
+  hooks write (``figure-<hash>.<ext>`` beside a page, ``assets/notebooks/<hash>.css``), whose name
+  must match their bytes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
 _pages: list = []
+_known: set[str] = set()
+THEME_OUTPUTS = {"404.html", "sitemap.xml", "sitemap.xml.gz"}
+SEARCH = re.compile(r"^search/search_index\.(json|js)$")
+# Content-addressed outputs of hooks/figures.py, hooks/notebooks.py and the notebook figures.
+HASHED = re.compile(r"(^|/)(figure-(?P<figure>[0-9a-f]{16})\.[a-z]+|assets/notebooks/(?P<css>[0-9a-f]{16})\.css)$")
 
 
 def on_files(files, **_):
@@ -28,3 +40,35 @@ def on_post_build(config, **_):
     ]
     if missing:
         raise PluginError("the build did not write these pages: " + ", ".join(missing))
+    unexpected = [path for path in sorted(site.rglob("*")) if path.is_file() and not _accounted_for(site, path)]
+    if unexpected:
+        names = ", ".join(path.relative_to(site).as_posix() for path in unexpected[:20])
+        raise PluginError(f"the site holds files that no page or asset produced: {names}")
+
+
+def _accounted_for(site: Path, path: Path) -> bool:
+    relative = path.relative_to(site).as_posix()
+    if relative in _known or relative in THEME_OUTPUTS or SEARCH.match(relative):
+        return True
+    match = HASHED.search(relative)
+    if match:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if match["figure"]:
+            return digest.startswith(match["figure"])
+        return digest.startswith(match["css"]) or hashlib.sha256(path.read_bytes().strip()).hexdigest().startswith(
+            match["css"]
+        )
+    return False
+
+
+def on_env(env, config, files, **_):
+    # Every file MkDocs knows at this point (pages, static assets, theme files, generated downloads).
+    _known.clear()
+    _known.update(file.dest_uri for file in files)
+    # Notebooks stored beside their page by mkdocs-jupyter (include_source).
+    _known.update(
+        f"{Path(file.dest_uri).parent.as_posix()}/{Path(file.src_uri).name}"
+        for file in files.documentation_pages()
+        if file.src_uri.endswith(".ipynb")
+    )
+    return env

@@ -1,60 +1,114 @@
-"""MkDocs hook: markdown-exec's ``python`` blocks run isolated, bounded, cached, and fail loudly.
+"""MkDocs hook: every python block runs in a sandbox, once per environment, cached, and fails fast.
 
-markdown-exec alone runs blocks inside the MkDocs process: its sessions are global and survive
-``mkdocs serve`` rebuilds, a failing block is only a warning, ``sys.exit()`` ends the build with exit 0
-and no site, nothing stops a block that never ends, and nothing is cached. Here markdown-exec still
-parses the fences and renders the results (``markdown_exec.formatters`` is its public table of
-formatters); only the running of the code is replaced:
+markdown-exec parses the fences (``markdown_exec.formatters`` is its public table of formatters); this
+hook replaces the ``python`` formatter: it runs the block and renders the outputs itself.
 
-- each page's session runs in its own process, forked from a server that imported torch once
-  (``exec_worker``): no state crosses pages, and every page starts seeded, with figures closed;
-- the session name must be the page's own path (``autograd/tensor-attributes`` for
-  ``docs/autograd/tensor-attributes.md``);
-- an exception, ``SystemExit`` or ``KeyboardInterrupt``, a time-out (``DOCS_EXEC_TIMEOUT``, seconds,
-  default 300) or an output over budget (``DOCS_EXEC_OUTPUT_LIMIT``, bytes, default 262144) is an
-  error naming the snippet file and line and the page;
-- outputs are cached in ``.cache/exec`` (``DOCS_EXEC_CACHE`` names another folder, ``off`` disables
-  it); a block's key covers its code, every earlier block of its page, and the versions of Python
-  and the packages the snippets use, so nothing stale is ever reused. When every block of a build
-  is cached, torch is never imported.
+Two environments (``ENVIRONMENTS``): the notes' PyTorch (``.venv-notes``, "笔记版本") and the current
+one (``.venv``, "当前版本"); ``DOCS_EXEC_ENVS=current`` runs one. Each has a worker server
+(``exec_worker.py``, run by that environment's Python) inside a bubblewrap sandbox: no network, an
+empty environment, its own PID namespace (``/proc`` shows nothing of the build), the repository and
+every other folder read-only, a scratch folder as the only writable place. A page's blocks run in one
+process forked from that server, in both environments at once; when the page ends every process it
+started is killed. Only the page's own process can answer: the kernel attaches the sender's pid to
+each message (SCM_CREDENTIALS).
+
+- Identical outputs are shown once, labelled with both versions; different ones in tabs named after
+  the exact versions. Every block is recorded (``Runner.records``): the page's list of differences
+  and the generated 版本差异一览 page read that record.
+- A failure (exception, exit, time-out with the line that was running, out of memory, output over
+  budget, a foreign process answering) names the snippet file and line and the page. In a strict
+  build the first one ends the build; otherwise the page shows it and runs none of its later blocks.
+- Outputs are cached per environment in ``.cache/exec`` (``DOCS_EXEC_CACHE`` names another folder,
+  ``off`` disables it): a block's key covers its code, every earlier block of its page, and the
+  environment's Python and ``PACKAGES``. A fully cached build starts no sandbox.
+
+Settings: ``DOCS_EXEC_TIMEOUT`` (seconds per block, default 60), ``DOCS_EXEC_MEMORY`` (bytes of data a
+page process may allocate, default 4 GiB; suffixes K, M, G), ``DOCS_EXEC_OUTPUT_LIMIT`` (bytes printed
+per block, default 262144).
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import logging
-import multiprocessing
 import os
 import re
-import sys
-from functools import partial
-from importlib import metadata
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from uuid import uuid4
 
 import markdown_exec
-from markdown_exec import ExecutionError, base_format, code_block
+from markdown_exec import MarkdownConverter, add_source
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, InclusionLevel
+from mkdocs.utils import get_relative_url
+from pymdownx.superfences import SuperFencesException
 
 import exec_worker  # standard library only: no torch here (MkDocs puts hooks/ on sys.path while loading)
 
 HOOKS = Path(__file__).resolve().parent
 ROOT = HOOKS.parent
 SNIPPETS = ROOT / "snippets"
-TIMEOUT = float(os.environ.get("DOCS_EXEC_TIMEOUT", "300"))
+
+
+def _bytes(text: str) -> int:
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    text = text.strip().upper().removesuffix("B").removesuffix("I")
+    return int(float(text[:-1]) * units[text[-1]]) if text[-1:] in units else int(text)
+
+
+# The slowest block measured on this site takes about 3 s (torch 2.3.1, two cores): 60 s is a wide margin.
+TIMEOUT = float(os.environ.get("DOCS_EXEC_TIMEOUT", "60"))
+GRACE = 15.0  # seconds the build waits beyond TIMEOUT for the page process to report its own time-out
+MEMORY = _bytes(os.environ.get("DOCS_EXEC_MEMORY", "4G"))
 OUTPUT_LIMIT = int(os.environ.get("DOCS_EXEC_OUTPUT_LIMIT", str(256 * 1024)))
 _cache_setting = os.environ.get("DOCS_EXEC_CACHE", str(ROOT / ".cache" / "exec"))
 CACHE_DIR = None if _cache_setting == "off" else Path(_cache_setting)
-# Everything whose version can change what a snippet prints.
-PACKAGES = ("torch", "torchvision", "numpy", "matplotlib", "pillow", "mplfonts", "markdown-exec")
+
+
+@dataclass(frozen=True)
+class Environment:
+    key: str  # "notes" or "current": DOCS_EXEC_ENV inside the sandbox
+    venv: str  # relative to the repository
+    label: str  # how pages name it
+
+
+# In the order pages show them. Each is installed by `make` from its own pinned requirements file.
+ENVIRONMENTS = (
+    Environment("notes", ".venv-notes", "笔记版本"),
+    Environment("current", ".venv", "当前版本"),
+)
+# Everything whose version can change what a snippet prints: the cache key of every block includes them.
+PACKAGES = ("torch", "torchvision", "numpy", "matplotlib", "pillow", "mplfonts")
+# The fence grammar, written down once: an executed block shows its code above, below or as a block
+# with the result under it, or no code at all (set-up blocks); `result="text"` shows the output as text.
+SOURCE_LOCATIONS = ("", "above", "below", "block")
+# The section grammar: `# --8<-- [start:name]` ... `# --8<-- [end:name]` in snippets/<area>/<note>.py.
+SECTION = re.compile(r"^\s*# --8<-- \[(start|end):([\w-]+)\]\s*$")
 
 log = logging.getLogger("mkdocs.hooks.exec")
-SECTION = re.compile(r"^\s*# --8<-- \[(start|end):([\w-]+)\]\s*$")
 
 
 class BlockFailed(Exception):
     def __init__(self, filename: str, line: int, summary: str, trace: str = "") -> None:
         super().__init__(f"{filename}:{line}: {summary}")
         self.filename, self.line, self.summary, self.trace = filename, line, summary, trace
+
+
+class ExecutionFailed(SuperFencesException, PluginError):
+    """Ends a strict build at the first failure (superfences lets it through; MkDocs reports it cleanly)."""
 
 
 def read_text(path: Path) -> str:
@@ -67,9 +121,9 @@ def read_text(path: Path) -> str:
         raise BlockFailed(path.relative_to(ROOT).as_posix(), line, f"not valid UTF-8 (byte {error.start})") from None
 
 
-def index_snippets() -> dict[str, tuple[str, int]]:
-    """Map each snippet section's text to (file, first line), to name the file and line of a failure."""
-    index: dict[str, tuple[str, int]] = {}
+def index_snippets() -> dict[str, tuple[str, int, str]]:
+    """Map each snippet section's text to (file, first line, section name), to name where a block comes from."""
+    index: dict[str, tuple[str, int, str]] = {}
     for path in sorted(SNIPPETS.rglob("*.py")):
         lines = read_text(path).splitlines()
         opened: dict[str, int] = {}
@@ -83,42 +137,193 @@ def index_snippets() -> dict[str, tuple[str, int]]:
                 while body and not body[0].strip():
                     body.pop(0)
                     first += 1
-                index["\n".join(body).strip("\n")] = (path.relative_to(ROOT).as_posix(), first)
+                index["\n".join(body).strip("\n")] = (path.relative_to(ROOT).as_posix(), first, match[2])
     return index
 
 
-def environment_fingerprint() -> str:
-    """Python, package versions (read from metadata: torch is not imported) and the worker's own code."""
-    parts = {"python": sys.version, "worker": hashlib.sha256(Path(exec_worker.__file__).read_bytes()).hexdigest()}
-    parts.update({name: metadata.version(name) for name in PACKAGES})
-    return json.dumps(parts, sort_keys=True)
+# -- Environments ---------------------------------------------------------------------------------------
+
+_VERSIONS_SCRIPT = (
+    "import json, sys; from importlib import metadata as m; "
+    "print(json.dumps({'python': sys.version.split()[0], "
+    "**{n: m.version(n) for n in sys.argv[1:]}, 'prefix': sys.base_prefix}))"
+)
+_versions_cache: dict[tuple, dict] = {}
 
 
-class Session:
-    """One page's session: its worker process (started only on a cache miss) and its chain of blocks."""
+def selected_environments() -> list[Environment]:
+    wanted = os.environ.get("DOCS_EXEC_ENVS", ",".join(e.key for e in ENVIRONMENTS)).split(",")
+    unknown = set(wanted) - {e.key for e in ENVIRONMENTS}
+    if unknown:
+        raise PluginError(f"DOCS_EXEC_ENVS names unknown environments: {', '.join(sorted(unknown))}")
+    return [e for e in ENVIRONMENTS if e.key in wanted]
 
-    _context = None
 
-    def __init__(self, name: str, fingerprint: str) -> None:
-        self.name = name
+def python_of(env: Environment) -> Path:
+    return ROOT / env.venv / "bin" / "python"
+
+
+def env_versions(env: Environment) -> dict:
+    """The environment's Python and PACKAGES versions, read from its metadata (torch is not imported)."""
+    python = python_of(env)
+    if not python.exists():
+        raise PluginError(
+            f"the {env.label} environment is missing: {env.venv}/bin/python does not exist (run `make setup`)"
+        )
+    site = next((ROOT / env.venv / "lib").glob("python*/site-packages"), python)
+    stamp = (str(python), site.stat().st_mtime_ns)
+    if stamp not in _versions_cache:
+        result = subprocess.run(
+            [str(python), "-I", "-c", _VERSIONS_SCRIPT, *PACKAGES], capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise PluginError(f"the {env.label} environment ({env.venv}) is broken:\n{result.stderr[-2000:]}")
+        _versions_cache[stamp] = json.loads(result.stdout)
+    return _versions_cache[stamp]
+
+
+def env_fingerprint(env: Environment, versions: dict) -> str:
+    worker = hashlib.sha256(Path(exec_worker.__file__).read_bytes()).hexdigest()
+    return json.dumps({"env": env.key, "worker": worker, **versions}, sort_keys=True)
+
+
+def torch_label(versions: dict) -> str:
+    return f"torch {versions['torch'].split('+')[0]}"
+
+
+# -- The sandbox ----------------------------------------------------------------------------------------
+
+
+def bwrap_command(python: Path, prefix: str, scratch: Path, env_key: str, fd: int) -> list[str]:
+    """bubblewrap: new user, PID, network, IPC and UTS namespaces; only the listed folders, read-only."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise PluginError(
+            "bubblewrap is not installed (`apt-get install bubblewrap`): snippets run only in its sandbox"
+        )
+    command = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
+    command += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    venv = str(python.parent.parent.resolve())  # a venv that is a symlink is read where it really is
+    for folder in ("/usr", "/etc", "/bin", "/lib", "/lib64", "/sbin", prefix, venv, str(ROOT)):
+        command += ["--ro-bind-try", folder, folder]
+    command += ["--bind", str(scratch), exec_worker.SCRATCH, "--chdir", exec_worker.SCRATCH]
+    variables = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": f"{exec_worker.SCRATCH}/home",
+        "LANG": "C.UTF-8",
+        "TMPDIR": "/tmp",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "DOCS_EXEC_ENV": env_key,
+    }
+    for name, value in variables.items():
+        command += ["--setenv", name, value]
+    return [*command, "--", str(python), "-I", str(HOOKS / "exec_worker.py"), str(fd)]
+
+
+def _receive(sock: socket.socket, timeout: float) -> tuple[object, set[int]]:
+    """One message and the pids the kernel says sent it (one per chunk)."""
+    parts, senders = [], set()
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([sock], [], [], left)[0]:
+            raise TimeoutError
+        data, ancillary, _, _ = sock.recvmsg(exec_worker.CHUNK + 1, socket.CMSG_SPACE(12))
+        if not data:
+            raise EOFError
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                senders.add(struct.unpack("iII", payload[:12])[0])
+        parts.append(data[1:])
+        if data[:1] == b".":
+            import pickle
+
+            return pickle.loads(b"".join(parts)), senders  # noqa: S301  checked senders below
+
+
+class Sandbox:
+    """One environment's worker server in its bubblewrap sandbox, started on the first cache miss."""
+
+    def __init__(self, env: Environment, versions: dict) -> None:
+        self.env, self.versions = env, versions
+        self.process: subprocess.Popen | None = None
+        self.sock: socket.socket | None = None
+        self.server_pid = 0
+        self.ready = False
+
+    def start(self) -> None:
+        if self.process is not None:
+            return
+        self.scratch = Path(tempfile.mkdtemp(prefix="docs-exec-"))
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115  the server's stderr, quoted when it breaks
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        command = bwrap_command(
+            python_of(self.env), self.versions["prefix"], self.scratch, self.env.key, theirs.fileno()
+        )
+        self.process = subprocess.Popen(
+            command,
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=self.log,
+            start_new_session=True,
+        )
+        theirs.close()
+        self.sock = ours
+
+    def wait_ready(self) -> None:
+        if self.ready:
+            return
+        self.start()
+        try:
+            message, senders = _receive(self.sock, 300)
+        except (TimeoutError, EOFError):
+            message, senders = ("broken", "no answer", ""), set()
+        if message[0] != "ready" or len(senders) != 1:
+            self.log.seek(0)
+            stderr = self.log.read().decode(errors="replace")[-3000:]
+            self.kill()
+            raise PluginError(f"the {self.env.label} sandbox did not start: {message[1]}\n{message[-1]}\n{stderr}")
+        self.server_pid = senders.pop()
+        self.ready = True
+
+    def send(self, message) -> None:
+        exec_worker.send(self.sock, message)
+
+    def receive(self, timeout: float) -> tuple[object, set[int]]:
+        return _receive(self.sock, timeout)
+
+    def kill(self) -> None:
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+            self.sock.close()
+            self.log.close()
+            shutil.rmtree(self.scratch, ignore_errors=True)
+        self.process = self.sock = None
+        self.ready = False
+
+
+# -- A page in one environment ------------------------------------------------------------------------
+
+
+class PageRun:
+    """A page's session in one environment: its blocks' cache chain, and its process (on a cache miss)."""
+
+    def __init__(self, page: str, sandbox: Sandbox, fingerprint: str) -> None:
+        self.page, self.sandbox = page, sandbox
         self.chain = hashlib.sha256(fingerprint.encode())
-        self.pending: list[tuple[str, str, int]] = []  # cached blocks the worker has not run yet
-        self.process = None
-        self.conn = None
-        self.seconds = 0.0  # time spent executing blocks (replays included)
-
-    @classmethod
-    def context(cls):
-        if cls._context is None:
-            os.environ.setdefault("MPLBACKEND", "Agg")
-            if str(HOOKS) not in sys.path:
-                sys.path.insert(0, str(HOOKS))  # the fork server imports exec_worker by name
-            cls._context = multiprocessing.get_context("forkserver")
-            # multiprocessing re-runs the `mkdocs` console script in every forked process (as __mp_main__):
-            # with what it imports preloaded too, that costs nothing.
-            main_imports = [name for name in ("mkdocs.__main__",) if name in sys.modules]
-            cls._context.set_forkserver_preload(exec_worker.PRELOAD + main_imports)
-        return cls._context
+        self.pending: list[tuple[str, str, int]] = []  # cached blocks the process has not run yet
+        self.pid = 0  # the page process, once started
+        self.seconds = 0.0
+        self.executed = self.cached = 0
 
     def run(self, code: str, filename: str, first_line: int) -> str:
         self.chain.update(code.encode() + b"\0")
@@ -126,54 +331,87 @@ class Session:
         cached = cache_get(key)
         if cached is not None:
             self.pending.append((code, filename, first_line))
+            self.cached += 1
             return cached
-        if self.process is None:
-            context = self.context()
-            self.conn, child = context.Pipe()
-            self.process = context.Process(
-                target=exec_worker.start, args=(child, OUTPUT_LIMIT), name=f"exec:{self.name}", daemon=True
-            )
-            self.process.start()
-            child.close()
+        if not self.pid:
+            self._start()
         for block in self.pending:  # a later block changed: replay the cached ones to rebuild the state
             self._execute(*block)
         self.pending.clear()
         output = self._execute(code, filename, first_line)
+        self.executed += 1
         cache_put(key, output)
         return output
 
+    def _start(self) -> None:
+        self.sandbox.wait_ready()
+        options = {"timeout": TIMEOUT, "memory": MEMORY, "output_limit": OUTPUT_LIMIT}
+        self.sandbox.send(("page", self.page, options))
+        message, senders = self.sandbox.receive(60)
+        if message != ("hello",) or len(senders) != 1 or self.sandbox.server_pid in senders:
+            self.sandbox.kill()
+            raise PluginError(f"the {self.sandbox.env.label} sandbox did not start page {self.page}: {message!r}")
+        self.pid = senders.pop()
+
     def _execute(self, code: str, filename: str, first_line: int) -> str:
+        sandbox = self.sandbox
+        label = f"{sandbox.env.label}, {torch_label(sandbox.versions)}"
+        sandbox.send(("run", code, filename, first_line))
         try:
-            self.conn.send((code, filename, first_line))
-            if not self.conn.poll(TIMEOUT):
-                self.close()
+            message, senders = sandbox.receive(TIMEOUT + GRACE)
+        except (TimeoutError, EOFError):
+            self.pid = 0
+            sandbox.kill()
+            raise BlockFailed(
+                filename, first_line, f"TimeoutError: the block did not finish within {TIMEOUT:g} s ({label})"
+            ) from None
+        if senders != {self.pid} and not (message[0] == "ended" and senders == {sandbox.server_pid}):
+            self.pid = 0
+            sandbox.kill()
+            raise BlockFailed(
+                filename,
+                first_line,
+                f"a process other than the page's own (pid {sorted(senders - {self.pid})}) answered for the block: "
+                f"the output is rejected ({label})",
+            )
+        if message[0] == "ok":
+            self.seconds += message[2]
+            return message[1]
+        if message[0] == "ended":  # the page process died in the middle of the block
+            self.pid = 0
+            _, code_, dump = message
+            if dump.startswith("Timeout"):
+                lines = re.findall(rf'File "{re.escape(filename)}", line (\d+)', dump)
                 raise BlockFailed(
                     filename,
-                    first_line,
-                    f"TimeoutError: the block did not finish within {TIMEOUT:g} s (DOCS_EXEC_TIMEOUT)",
+                    int(lines[0]) if lines else first_line,
+                    f"TimeoutError: the block did not finish within {TIMEOUT:g} s (DOCS_EXEC_TIMEOUT; {label})",
+                    dump,
                 )
-            reply = self.conn.recv()
-        except (EOFError, OSError):  # the process died: at start-up, or in the middle of the block
-            self.process.join(5)
-            code = self.process.exitcode
-            self.close()
-            raise BlockFailed(
-                filename, first_line, f"the page's process ended (exit code {code}) before the block finished"
-            ) from None
-        if reply[0] == "ok":
-            self.seconds += reply[2]
-            return reply[1]
-        _, line, summary, trace = reply
+            if code_ == -signal.SIGKILL:
+                summary = f"out of memory: the page's process was killed (SIGKILL) ({label})"
+            else:
+                summary = f"the page's process ended (exit code {code_}) before the block finished ({label})"
+            raise BlockFailed(filename, first_line, summary)
+        _, kind, line, summary, trace = message
+        if kind == "memory":
+            summary = f"out of memory: {summary} (DOCS_EXEC_MEMORY={MEMORY} bytes; {label})"
+        else:
+            summary = f"{summary} ({label})"
         raise BlockFailed(filename, line or first_line, summary, trace)
 
     def close(self) -> None:
-        if self.process is not None:
-            self.conn.close()
-            self.process.join(2)
-            if self.process.is_alive():
-                self.process.kill()
-                self.process.join()
-            self.process = self.conn = None
+        """End the page: its process exits and the server kills whatever it left behind."""
+        if not self.pid:
+            return
+        self.pid = 0
+        try:
+            self.sandbox.send(("end",))
+            message, senders = self.sandbox.receive(30)
+            if message[0] != "ended" or senders != {self.sandbox.server_pid}:
+                raise EOFError
+        except (OSError, EOFError, TimeoutError):
+            self.sandbox.kill()
 
 
 def cache_get(key: str) -> str | None:
@@ -190,100 +428,354 @@ def cache_put(key: str, output: str) -> None:
         return
     path = CACHE_DIR / key[:2] / f"{key}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
     temporary.write_text(json.dumps({"output": output}), encoding="utf-8")
     temporary.replace(path)
 
 
-class Runner:
-    """The state of one build: the page being rendered, its sessions, the snippet index."""
+# -- The record of a page -----------------------------------------------------------------------------
 
+
+@dataclass
+class Block:
+    anchor: str  # id of the block's output on the page
+    file: str
+    line: int
+    section: str
+    code: str
+    outputs: dict[str, str]  # environment key -> printed output
+
+    @property
+    def same(self) -> bool:
+        return len(set(self.outputs.values())) <= 1
+
+
+@dataclass
+class PageRecord:
+    src_uri: str
+    blocks: list[Block] = field(default_factory=list)
+    failed: BlockFailed | None = None
+    url: str = ""
+    title: str = ""
+
+    def differing(self) -> list[Block]:
+        return [block for block in self.blocks if not block.same]
+
+
+# -- The build ----------------------------------------------------------------------------------------
+
+
+class Runner:
     def __init__(self) -> None:
+        self.environments: list[Environment] = []
+        self.versions: dict[str, dict] = {}
+        self.sandboxes: dict[str, Sandbox] = {}
+        self.index: dict[str, tuple[str, int, str]] = {}
+        self.records: dict[str, PageRecord] = {}
+        self.runs: dict[str, PageRun] = {}
         self.page = ""
-        self.sessions: dict[str, Session] = {}
-        self.index: dict[str, tuple[str, int]] = {}
-        self.fingerprint = ""
-        self.executed = 0
-        self.cached = 0
+        self.strict = False
+        self.pool = ThreadPoolExecutor(max_workers=len(ENVIRONMENTS))
+        self.stats = {"executed": 0, "cached": 0, "seconds": 0.0}
+
+    def configure(self, strict: bool) -> None:
+        self.strict = strict
+        self.environments = selected_environments()
+        versions = dict(
+            zip([e.key for e in self.environments], self.pool.map(env_versions, self.environments), strict=True)
+        )
+        for env in self.environments:  # a changed environment gets a new server
+            box = self.sandboxes.get(env.key)
+            if box is not None and box.versions != versions[env.key]:
+                box.kill()
+                del self.sandboxes[env.key]
+            self.sandboxes.setdefault(env.key, Sandbox(env, versions[env.key]))
+        self.versions = versions
 
     def reset(self) -> None:
-        self.close()
+        self.end_page()
         self.index = index_snippets()
-        self.fingerprint = environment_fingerprint()
-        self.executed = self.cached = 0
+        self.records = {}
+        self.stats = {"executed": 0, "cached": 0, "seconds": 0.0}
+
+    def begin_page(self, page) -> None:
+        self.end_page()
+        self.page = page.file.src_uri
+        self.records[self.page] = PageRecord(self.page, url=page.url, title=page.title or "")
+        for env in self.environments:
+            fingerprint = env_fingerprint(env, self.versions[env.key])
+            self.runs[env.key] = PageRun(self.page.removesuffix(".md"), self.sandboxes[env.key], fingerprint)
+
+    def end_page(self) -> None:
+        runs = list(self.runs.values())
+        for run in runs:
+            self.stats["executed"] += run.executed
+            self.stats["cached"] += run.cached
+            self.stats["seconds"] += run.seconds
+        list(self.pool.map(PageRun.close, runs))
+        self.runs = {}
 
     def close(self) -> None:
-        for session in self.sessions.values():
-            session.close()
-        self.sessions.clear()
+        self.end_page()
+        for box in self.sandboxes.values():
+            box.kill()
 
-    def run(self, code: str, returncode: int | None = None, session: str | None = None, **extra: str) -> str:  # noqa: ARG002
-        filename, first_line = self.index.get(code.strip("\n"), (f"docs/{self.page} (inline block)", 1))
+    # markdown-exec calls this for every python fence (see `formatter` below).
+    def execute(self, code: str, session: str | None) -> tuple[Block, tuple[str, int, str]]:
+        record = self.records[self.page]
+        where = self.index.get(code.strip("\n"), (f"docs/{self.page} (inline block)", 1, ""))
+        filename, first_line, section = where
         expected = self.page.removesuffix(".md")
-        try:
-            if session != expected:
-                raise BlockFailed(
-                    filename,
-                    first_line,
-                    f'the block needs session="{expected}" (the page\'s own path), not "{session or ""}"',
-                )
-            state = self.sessions.get(session)
-            if state is None:
-                state = self.sessions[session] = Session(session, self.fingerprint)
-            before = len(state.pending)
-            output = state.run(code, filename, first_line)
-            if len(state.pending) > before:
-                self.cached += 1
-            else:
-                self.executed += 1
-            return output
-        except Exception as error:  # noqa: BLE001  pymdownx.superfences would swallow it: the block would vanish
-            failure = error if isinstance(error, BlockFailed) else BlockFailed(filename, first_line, repr(error))
-            log.error(
-                "%s:%s: %s (page docs/%s)\n%s",
-                failure.filename,
-                failure.line,
-                failure.summary,
-                self.page,
-                failure.trace,
+        if session != expected:
+            raise BlockFailed(
+                filename,
+                first_line,
+                f'the block needs session="{expected}" (the page\'s own path), not "{session or ""}"',
             )
-            raise ExecutionError(code_block("python", failure.trace or str(failure))) from None
+        if record.failed is not None:
+            raise BlockFailed(
+                filename,
+                first_line,
+                f"not run: an earlier block of the page failed ({record.failed.filename}:{record.failed.line})",
+            )
+        futures = {key: self.pool.submit(run.run, code, filename, first_line) for key, run in self.runs.items()}
+        outputs, failure = {}, None
+        for key, future in futures.items():
+            try:
+                outputs[key] = future.result()
+            except BlockFailed as error:
+                failure = failure or error
+        if failure is not None:
+            record.failed = failure
+            for run in self.runs.values():  # a failed page runs nothing more: its processes end now
+                run.close()
+                run.pid = 0
+            raise failure
+        block = Block(f"exec-{len(record.blocks) + 1}", filename, first_line, section, code, outputs)
+        record.blocks.append(block)
+        return block, where
 
 
 runner = Runner()
-markdown_exec.formatters["python"] = markdown_exec.formatters["py"] = partial(
-    base_format, language="python", run=runner.run
-)
+
+
+# -- Rendering ----------------------------------------------------------------------------------------
+
+
+def _render_output(output: str, result: str, raw_html: bool, md, update_toc: bool) -> str:
+    """An output as HTML. Text results are escaped here, never handed to Markdown: nothing printed can
+    end a fence or inject markup. Markdown results (tables) escape their cells in snippets/_shared/tables.py."""
+    if not output:
+        return ""
+    if raw_html:
+        return output
+    if result:
+        language = re.sub(r"[^\w-]", "", result)
+        return f'<div class="language-{language} highlight"><pre><span></span><code>{html.escape(output, quote=False)}</code></pre></div>'
+    return str(MarkdownConverter(md, update_toc=update_toc).convert(output))
+
+
+def _versions_html(block: Block, rendered: dict[str, str]) -> str:
+    labels = {env.key: f"{env.label} · {torch_label(runner.versions[env.key])}" for env in runner.environments}
+    if block.same:
+        names = " / ".join(torch_label(runner.versions[key]) for key in rendered)
+        title = "两个版本的输出相同" if len(rendered) > 1 else "执行环境"
+        body = next(iter(rendered.values()))
+        if not body:
+            return ""
+        return f'{body}<p class="exec-versions" id="{block.anchor}" title="{title}">{html.escape(names)}</p>'
+    group = f"{runner.page.removesuffix('.md').replace('/', '-')}-{block.anchor}"
+    inputs = "".join(
+        f'<input {"checked " if i == 0 else ""}id="{group}-{i}" name="{group}" type="radio">'
+        for i in range(len(rendered))
+    )
+    names = "".join(f'<label for="{group}-{i}">{html.escape(labels[key])}</label>' for i, key in enumerate(rendered))
+    bodies = "".join(
+        f'<div class="tabbed-block">{body or "<p><em>（没有输出）</em></p>"}</div>' for body in rendered.values()
+    )
+    return (
+        f'<div class="tabbed-set tabbed-alternate exec-differs" id="{block.anchor}" data-tabs="{len(rendered)}">'
+        f'{inputs}<div class="tabbed-labels">{names}</div><div class="tabbed-content">{bodies}</div></div>'
+    )
+
+
+def _error_html(error: BlockFailed) -> str:
+    text = f"{error.filename}:{error.line}: {error.summary}\n\n{error.trace}".rstrip()
+    return f'<div class="admonition failure"><p class="admonition-title">代码执行失败</p><pre><code>{html.escape(text)}</code></pre></div>'
+
+
+def formatter(
+    *,
+    code: str,
+    md,
+    html: bool = False,  # noqa: FBT001, FBT002
+    source: str = "",
+    result: str = "",
+    tabs=markdown_exec.default_tabs,
+    session: str | None = None,
+    update_toc: bool = True,
+    **extra,
+) -> str:
+    """markdown-exec's python formatter, replaced: run in every environment, render the outputs."""
+    try:
+        return _format(code, md, html, source, result, tabs, session, update_toc, extra)
+    except SuperFencesException:
+        raise
+    except Exception as error:  # pymdownx.superfences would swallow it: the block would vanish
+        raise ExecutionFailed(f"docs/{runner.page}: the block could not be rendered: {error!r}") from error
+
+
+def _format(code, md, html, source, result, tabs, session, update_toc, extra) -> str:  # noqa: PLR0913
+    if source not in SOURCE_LOCATIONS:
+        raise ExecutionFailed(f'docs/{runner.page}: source="{source}" is not one of {SOURCE_LOCATIONS}')
+    try:
+        block, _ = runner.execute(code, session)
+    except BlockFailed as failure:
+        message = f"{failure.filename}:{failure.line}: {failure.summary} (page docs/{runner.page})"
+        if runner.strict:
+            raise ExecutionFailed(f"{message}\n{failure.trace}".rstrip()) from None
+        log.error("%s\n%s", message, failure.trace)
+        return _error_html(failure)
+    rendered = {key: _render_output(out, result, html, md, update_toc) for key, out in block.outputs.items()}
+    output = _versions_html(block, rendered)
+    if not source:
+        return output
+    placeholder = f'<div class="{uuid4()}"></div>'
+    wrapped = add_source(
+        source=code, location=source, output=placeholder, language="python", tabs=tabs, **extra.get("extra", {})
+    )
+    return str(MarkdownConverter(md, update_toc=update_toc).convert(wrapped, stash={placeholder: output}))
+
+
+markdown_exec.formatters["python"] = markdown_exec.formatters["py"] = formatter
+
+
+# -- Generated pages ----------------------------------------------------------------------------------
+
+DIFF_PAGE = "version-diffs.md"
+
+
+def _summary_html(record: PageRecord) -> str:
+    items = "".join(
+        f'<li><a href="#{b.anchor}">第 {record.blocks.index(b) + 1} 个代码块</a>（<code>{html.escape(b.section or b.file)}</code>）</li>'
+        for b in record.differing()
+    )
+    labels = "与".join(f"{env.label}（{torch_label(runner.versions[env.key])}）" for env in runner.environments)
+    return (
+        '<div class="admonition info exec-summary"><p class="admonition-title">本页的版本差异</p>'
+        f"<p>下面这些输出在{labels}中不同，两个版本都列出：</p><ul>{items}</ul></div>"
+    )
+
+
+def _diff_page_markdown(page) -> str:
+    envs = "、".join(f"{e.label}（{torch_label(runner.versions[e.key])}）" for e in runner.environments)
+    lines = [
+        "# 版本差异一览",
+        "",
+        f"本站每个代码块都在两个环境中执行：{envs}。下面列出输出不同的全部代码块，按页面分组；"
+        "点击进入页面，可以在标签页中对照两个版本的输出。",
+        "",
+    ]
+    total = 0
+    for record in runner.records.values():
+        if record.src_uri == DIFF_PAGE or not record.differing():
+            continue
+        lines += [f"## {record.title}", ""]
+        for block in record.differing():
+            total += 1
+            href = get_relative_url(record.url, page.url) + f"#{block.anchor}"
+            first = {key: _first_difference(block, key) for key in block.outputs}
+            detail = "；".join(f"{_env(key).label}：<code>{html.escape(text)}</code>" for key, text in first.items())
+            lines.append(
+                f'- <a href="{html.escape(href)}">第 {record.blocks.index(block) + 1} 个代码块</a>'
+                f"（<code>{html.escape(block.section or block.file)}</code>）：{detail}"
+            )
+        lines.append("")
+    if total == 0:
+        lines.append("目前没有输出不同的代码块。")
+    return "\n".join(lines) + "\n"
+
+
+def _env(key: str) -> Environment:
+    return next(e for e in ENVIRONMENTS if e.key == key)
+
+
+def _first_difference(block: Block, key: str) -> str:
+    """The first line of this environment's output that differs from the other's (shortened)."""
+    others = [out.splitlines() for k, out in block.outputs.items() if k != key]
+    mine = block.outputs[key].splitlines()
+    for number, line in enumerate(mine):
+        if any(number >= len(other) or other[number] != line for other in others):
+            line = re.sub(r"<img\b[^>]*>", "〔图〕", line)
+            return line if len(line) <= 80 else line[:77] + "…"
+    return "（少了后面的行）" if mine else "（没有输出）"
+
+
+# -- MkDocs events ------------------------------------------------------------------------------------
+
+
+def on_config(config, **_):
+    try:
+        runner.configure(bool(config.get("strict")))
+    except PluginError:
+        raise
+    config.extra["environments"] = [
+        {"key": e.key, "label": e.label, "versions": runner.versions[e.key]} for e in runner.environments
+    ]
+    return config
+
+
+def on_files(files, config, **_):
+    generated = File.generated(config, DIFF_PAGE, content="# 版本差异一览\n")
+    generated.inclusion = InclusionLevel.NOT_IN_NAV  # a site whose nav leaves it out builds without a warning
+    files.append(generated)
+    return files
 
 
 def on_pre_build(config, **_):
     try:
         runner.reset()
     except BlockFailed as failure:
-        from mkdocs.exceptions import PluginError
-
         raise PluginError(str(failure)) from None
 
 
 def on_page_markdown(markdown, page, **_):
-    runner.page = page.file.src_uri
+    runner.begin_page(page)
+    if page.file.src_uri == DIFF_PAGE:  # rendered last (its file is the last one): every record is complete
+        return _diff_page_markdown(page)
     return markdown
 
 
+def on_page_content(content, page, **_):
+    runner.end_page()
+    record = runner.records.get(page.file.src_uri)
+    if record is not None and record.differing() and len(runner.environments) > 1:
+        summary = _summary_html(record)
+        heading = re.search(r"</h1>", content)
+        content = content[: heading.end()] + summary + content[heading.end() :] if heading else summary + content
+    return content
+
+
 def on_post_build(config, **_):
-    seconds = sum(session.seconds for session in runner.sessions.values())
-    runner.close()
-    log.info("executed %d python blocks (%.1f s), %d taken from the cache", runner.executed, seconds, runner.cached)
+    runner.end_page()
+    stats = runner.stats
+    log.info(
+        "executed %d python blocks (%.1f s) in %d environment(s), %d taken from the cache",
+        stats["executed"],
+        stats["seconds"],
+        len(runner.environments),
+        stats["cached"],
+    )
     report = os.environ.get("DOCS_EXEC_REPORT")  # for scripts/bench.py
     if report:
         Path(report).write_text(
-            json.dumps({"executed": runner.executed, "cached": runner.cached, "exec_seconds": seconds}),
+            json.dumps({"executed": stats["executed"], "cached": stats["cached"], "exec_seconds": stats["seconds"]}),
             encoding="utf-8",
         )
 
 
 def on_build_error(error, **_):
-    runner.close()
+    runner.end_page()
 
 
 def on_shutdown(**_):

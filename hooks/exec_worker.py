@@ -1,16 +1,34 @@
-"""The process side of isolated execution: one forked process per page session.
+"""The sandbox side of execution: one server per environment, one forked process per page.
 
-The fork server imports torch, torchvision, numpy and matplotlib once (see PRELOAD); every page
-session then forks from it, so a page starts in milliseconds, from a clean interpreter state, with
-nothing left over from the pages built before it. This module itself imports only the standard
-library, so that the build process can name its entry point without importing torch.
+``hooks/exec_isolated.py`` starts this file as a script inside a bubblewrap sandbox (see ``sandbox``
+there), with the environment's own Python (``.venv`` or ``.venv-notes``). It imports torch,
+torchvision, numpy and matplotlib once, then serves pages one at a time over the socket whose fd is its first argument:
+
+- ``("page", name, options)``: fork a page process. It starts seeded, with matplotlib defaults and no
+  figures, in an empty working directory, under a memory limit, and says ``("hello",)``: the build
+  takes the pid that the kernel attaches to that message (SCM_CREDENTIALS) as the page's own, and
+  rejects any later message from another process (a child forked by a snippet cannot answer).
+- ``("run", code, filename, first_line)`` to the page process: run one block, reply
+  ``("ok", output, seconds)`` or ``("error", kind, line, summary, trace)``.
+- ``("end",)`` to the page process: it exits. The server then kills every other process left in the
+  sandbox (children a snippet started, however detached), empties the scratch folders, and replies
+  ``("ended", exit_code, fault_dump)``; only then does the build send the next page.
+
+A block that runs past its time limit is stopped by the page process itself (``faulthandler``
+dumps the stack of the running line and exits); the server reports the line. This module imports
+only the standard library at top level, so the build can read its constants without torch.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import os
+import pickle
 import random
 import re
+import resource
+import shutil
+import signal
 import socket
 import sys
 import time
@@ -18,30 +36,45 @@ import traceback
 import warnings
 
 SEED = 0
-# The only environment variables a snippet sees: no token or key of the build reaches a page.
-ENV_ALLOWED = re.compile(
-    r"^(PATH|HOME|USER|LANG|LANGUAGE|LC_\w+|TZ|TMPDIR|MPLBACKEND|MPLCONFIGDIR|PYTHON\w*|OMP_NUM_THREADS|OPENBLAS_\w+|MKL_\w+|TORCH_\w+)$"
-)
-# Imported once by the fork server (with MPLBACKEND=Agg), so that every forked page pays nothing for them.
-PRELOAD = ["numpy", "torch", "torchvision", "matplotlib.pyplot", __name__]
+# Imported once by the server, so that every forked page pays nothing for them.
+PRELOAD = ("numpy", "torch", "torchvision", "matplotlib.pyplot")
+CHUNK = 60_000  # bytes per socket message (SOCK_SEQPACKET keeps message boundaries and per-message credentials)
+SCRATCH = "/scratch"  # the only writable folder besides /tmp, both emptied after every page
+FAULT_LOG = f"{SCRATCH}/.fault"  # the stack of a block that ran out of time
 
 
 class OutputLimitExceeded(BaseException):
     """A block printed more than the output budget allows (a BaseException: `except Exception` cannot hide it)."""
 
 
-class NetworkDisabled(OSError):
-    """Raised for any network use from a snippet."""
+# -- Messages -------------------------------------------------------------------------------------------
 
 
-def _no_network(*_args, **_kwargs):
-    raise NetworkDisabled(
-        "network access is disabled while the site builds: use synthetic data or files shipped inside a package"
-    )
+def send(sock: socket.socket, message) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    for start in range(0, len(data), CHUNK):
+        last = start + CHUNK >= len(data)
+        sock.send((b"." if last else b"+") + data[start : start + CHUNK])
+    if not data:
+        sock.send(b".")
 
 
-def _isolate() -> None:
-    """Start the page from the same state every time: seeded RNGs, default matplotlib, no network."""
+def receive(sock: socket.socket):
+    parts = []
+    while True:
+        chunk = sock.recv(CHUNK + 1)
+        if not chunk:
+            raise EOFError
+        parts.append(chunk[1:])
+        if chunk[:1] == b".":
+            return pickle.loads(b"".join(parts))  # noqa: S301  the build's own messages
+
+
+# -- The page process -------------------------------------------------------------------------------
+
+
+def _reset_state() -> None:
+    """Start the page from the same state every time: seeded RNGs, default matplotlib, no figures."""
     import matplotlib
     import matplotlib.pyplot as plt
     import numpy as np
@@ -55,12 +88,6 @@ def _isolate() -> None:
     matplotlib.use("Agg")
     # A Chinese label drawn with a font that lacks the glyph must fail the build, not show boxes.
     warnings.filterwarnings("error", message=r"Glyph \d+ .* missing from font")
-    for name in [name for name in os.environ if not ENV_ALLOWED.match(name)]:
-        del os.environ[name]
-    socket.socket.connect = _no_network  # type: ignore[method-assign]
-    socket.socket.connect_ex = _no_network  # type: ignore[method-assign]
-    socket.getaddrinfo = _no_network  # type: ignore[assignment]
-    socket.create_connection = _no_network  # type: ignore[assignment]
 
 
 class _Budgeted:
@@ -78,8 +105,8 @@ class _Budgeted:
         self.parts.append(text)
 
 
-def _format_error(error: BaseException, filename: str) -> tuple[int | None, str]:
-    """The snippet line that failed and a traceback limited to the snippet's own frames and below."""
+def _failure(error: BaseException, filename: str) -> tuple[str, int | None, str, str]:
+    """(kind, the snippet line that failed, summary, a traceback limited to the snippet's frames and below)."""
     tb = traceback.TracebackException.from_exception(error)
     line = None
     for frame in tb.stack:
@@ -89,43 +116,147 @@ def _format_error(error: BaseException, filename: str) -> tuple[int | None, str]
     while frames and frames[0].filename != filename:
         frames.pop(0)
     tb.stack = traceback.StackSummary.from_list(frames)
-    return line, "".join(tb.format())
+    summary = f"{type(error).__name__}: {error}"
+    out_of_memory = isinstance(error, MemoryError) or (
+        isinstance(error, RuntimeError) and re.search(r"can't allocate memory|not enough memory", str(error))
+    )
+    return ("memory" if out_of_memory else "error"), line, summary, "".join(tb.format())
 
 
-def serve(conn, output_limit: int) -> None:
-    """Run blocks sent by the build until the pipe closes. Each message: (code, filename, first_line)."""
+def page(sock: socket.socket, options: dict) -> None:
+    """A page's process: run its blocks in one namespace until the build says ("end",)."""
+    me = os.getpid()
+    # A child forked by a snippet (os.fork, multiprocessing, DataLoader workers) does not keep the channel.
+    os.register_at_fork(after_in_child=lambda: os.close(sock.fileno()) if os.getpid() != me else None)
+    limit = options["memory"]
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    workdir = f"{SCRATCH}/page"
+    os.makedirs(workdir, exist_ok=True)
+    os.chdir(workdir)
+    fault_log = open(FAULT_LOG, "w")  # noqa: SIM115  kept open for faulthandler
     try:
-        _isolate()
+        _reset_state()
         broken = None
     except BaseException as error:  # noqa: BLE001  reported for every block instead of a silent exit
-        broken = ("error", None, f"the page's process could not start: {type(error).__name__}: {error}", "")
-    session_globals: dict = {"__name__": "__main__"}
+        broken = ("error", "error", None, f"the page's process could not start: {type(error).__name__}: {error}", "")
+    send(sock, ("hello",))
+    namespace: dict = {"__name__": "__main__"}
     while True:
-        try:
-            code, filename, first_line = conn.recv()
-        except EOFError:
-            return
+        message = receive(sock)
+        if message[0] == "end":
+            os._exit(0)
+        _, code, filename, first_line = message
         if broken:
-            conn.send(broken)
+            send(sock, broken)
             continue
-        out = _Budgeted(output_limit)
-        session_globals["print"] = lambda *args, sep=" ", end="\n", **_: out.write(sep.join(map(str, args)) + end)
+        out = _Budgeted(options["output_limit"])
+        namespace["print"] = lambda *args, sep=" ", end="\n", **_: out.write(sep.join(map(str, args)) + end)
         started = time.perf_counter()
+        faulthandler.dump_traceback_later(options["timeout"], file=fault_log, exit=True)
         try:
             # Pad so that line numbers in tracebacks are the snippet file's own line numbers.
             compiled = compile("\n" * (first_line - 1) + code, filename, "exec")
-            exec(compiled, session_globals)  # noqa: S102
+            exec(compiled, namespace)  # noqa: S102
+            reply = ("ok", "".join(out.parts), time.perf_counter() - started)
         except BaseException as error:  # noqa: BLE001  SystemExit and KeyboardInterrupt included, on purpose
-            line, text = _format_error(error, filename)
-            conn.send(("error", line, f"{type(error).__name__}: {error}", text))
-            continue
+            reply = ("error", *_failure(error, filename))
         finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        conn.send(("ok", "".join(out.parts), time.perf_counter() - started))
+            faulthandler.cancel_dump_traceback_later()
+        if os.getpid() != me:  # a forked child that returned from the block: it has nothing to say
+            os._exit(0)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        send(sock, reply)
 
 
-def start(conn, output_limit: int) -> None:
-    """Entry point of a forked page process."""
-    os.environ.pop("PYTHONBREAKPOINT", None)
-    serve(conn, output_limit)
+# -- The server -------------------------------------------------------------------------------------
+
+
+def _others() -> list[int]:
+    """Every process in the sandbox but the sandbox's init (pid 1) and this server."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in (1, os.getpid()):
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
+                    state = stat.read().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != "Z":
+                found.append(int(entry))
+    return found
+
+
+def _kill_the_rest() -> None:
+    """SIGKILL every process a page left behind, until none is left (a forking loop included)."""
+    for _ in range(1000):
+        left = _others()
+        if not left:
+            return
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        while True:  # reap our own children; the others are reaped by the sandbox's init
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+        time.sleep(0.001)
+    raise RuntimeError("processes left by the page could not be stopped")
+
+
+def _empty(folder: str) -> None:
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
+def _fault_dump() -> str:
+    """What faulthandler wrote when a block ran out of time (the running stack), or ''."""
+    try:
+        with open(FAULT_LOG, encoding="utf-8", errors="replace") as log:
+            return log.read()
+    except OSError:
+        return ""
+
+
+def serve(sock: socket.socket) -> None:
+    for name in PRELOAD:
+        __import__(name)
+    send(sock, ("ready", {name: sys.modules[name].__version__ for name in ("torch", "numpy")}))
+    while True:
+        try:
+            message = receive(sock)
+        except EOFError:
+            return
+        _, _name, options = message
+        pid = os.fork()
+        if pid == 0:
+            try:
+                page(sock, options)
+            finally:
+                os._exit(70)
+        _, status = os.waitpid(pid, 0)
+        _kill_the_rest()
+        dump = _fault_dump()
+        for folder in (SCRATCH, "/tmp"):
+            _empty(folder)
+        send(sock, ("ended", os.waitstatus_to_exitcode(status), dump))
+
+
+if __name__ == "__main__":
+    channel = socket.socket(fileno=int(sys.argv[1]))
+    # The Python error of a server that cannot start reaches the build through the channel.
+    try:
+        serve(channel)
+    except BaseException as error:  # noqa: BLE001
+        send(channel, ("broken", f"{type(error).__name__}: {error}", traceback.format_exc()))

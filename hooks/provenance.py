@@ -1,7 +1,8 @@
 """MkDocs hook: every page says which software and which commit produced its outputs.
 
-The record (Python, torch, torchvision, numpy, matplotlib, and the short commit, marked 未提交 when the
-work tree has changes) goes into ``config.extra.provenance``; ``overrides/main.html`` shows it at the
+The record (for each environment the snippets ran in: Python, torch, torchvision, numpy, matplotlib;
+the notebook's environment; and the short commit, marked 未提交 when the work tree has changes) goes
+into ``config.extra.provenance``; ``overrides/main.html`` shows it at the
 bottom of every page. It holds no clock time, so two builds of one commit are identical:
 ``SOURCE_DATE_EPOCH`` (read by MkDocs for the sitemap dates) is set to the commit's time unless the
 caller already set it.
@@ -22,7 +23,7 @@ from pathlib import Path
 
 PACKAGES = ("torch", "torchvision", "numpy", "matplotlib")
 # What the pages are made from: a change here that is not committed is marked 未提交 on every page.
-INPUTS = ("docs", "snippets", "hooks", "overrides", "mkdocs.yml", "requirements.txt")
+INPUTS = ("docs", "snippets", "hooks", "overrides", "mkdocs.yml", "requirements.txt", "requirements-notes.txt")
 # Also change what a notebook prints or draws, without being named on the page.
 NOTEBOOK_PACKAGES = ("pillow", "mplfonts", "ipykernel", "nbconvert", "nbclient")
 
@@ -47,6 +48,14 @@ def record(root: Path) -> dict:
 def on_config(config, **_):
     root = Path(config.config_file_path).resolve().parent
     provenance = record(root)
+    # Both environments the snippets ran in (hooks/exec_isolated.py reads them before this hook runs).
+    provenance["environments"] = [
+        {
+            "label": env["label"],
+            "versions": {"Python": env["versions"]["python"], **{name: env["versions"][name] for name in PACKAGES}},
+        }
+        for env in config.extra.get("environments", [])
+    ]
     config.extra["provenance"] = provenance
     if "SOURCE_DATE_EPOCH" not in os.environ:
         committed = git(root, "log", "-1", "--format=%ct")
