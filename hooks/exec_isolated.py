@@ -55,6 +55,15 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, InclusionLevel
 from mkdocs.utils import get_relative_url
 from pymdownx.superfences import SuperFencesException
+from sandbox import (
+    ENVIRONMENTS,
+    Environment,
+    bwrap_command,
+    env_versions,
+    python_of,
+    selected_environments,
+    torch_label,
+)
 
 import exec_worker  # standard library only: no torch here (MkDocs puts hooks/ on sys.path while loading)
 
@@ -78,20 +87,6 @@ _cache_setting = os.environ.get("DOCS_EXEC_CACHE", str(ROOT / ".cache" / "exec")
 CACHE_DIR = None if _cache_setting == "off" else Path(_cache_setting)
 
 
-@dataclass(frozen=True)
-class Environment:
-    key: str  # "notes" or "current": DOCS_EXEC_ENV inside the sandbox
-    venv: str  # relative to the repository
-    label: str  # how pages name it
-
-
-# In the order pages show them. Each is installed by `make` from its own pinned requirements file.
-ENVIRONMENTS = (
-    Environment("notes", ".venv-notes", "笔记版本"),
-    Environment("current", ".venv", "当前版本"),
-)
-# Everything whose version can change what a snippet prints: the cache key of every block includes them.
-PACKAGES = ("torch", "torchvision", "numpy", "matplotlib", "pillow", "mplfonts")
 # The fence grammar, written down once: an executed block shows its code above, below or as a block
 # with the result under it, or no code at all (set-up blocks); `result="text"` shows the output as text.
 SOURCE_LOCATIONS = ("", "above", "below", "block")
@@ -141,86 +136,9 @@ def index_snippets() -> dict[str, tuple[str, int, str]]:
     return index
 
 
-# -- Environments ---------------------------------------------------------------------------------------
-
-_VERSIONS_SCRIPT = (
-    "import json, sys; from importlib import metadata as m; "
-    "print(json.dumps({'python': sys.version.split()[0], "
-    "**{n: m.version(n) for n in sys.argv[1:]}, 'prefix': sys.base_prefix}))"
-)
-_versions_cache: dict[tuple, dict] = {}
-
-
-def selected_environments() -> list[Environment]:
-    wanted = os.environ.get("DOCS_EXEC_ENVS", ",".join(e.key for e in ENVIRONMENTS)).split(",")
-    unknown = set(wanted) - {e.key for e in ENVIRONMENTS}
-    if unknown:
-        raise PluginError(f"DOCS_EXEC_ENVS names unknown environments: {', '.join(sorted(unknown))}")
-    return [e for e in ENVIRONMENTS if e.key in wanted]
-
-
-def python_of(env: Environment) -> Path:
-    return ROOT / env.venv / "bin" / "python"
-
-
-def env_versions(env: Environment) -> dict:
-    """The environment's Python and PACKAGES versions, read from its metadata (torch is not imported)."""
-    python = python_of(env)
-    if not python.exists():
-        raise PluginError(
-            f"the {env.label} environment is missing: {env.venv}/bin/python does not exist (run `make setup`)"
-        )
-    site = next((ROOT / env.venv / "lib").glob("python*/site-packages"), python)
-    stamp = (str(python), site.stat().st_mtime_ns)
-    if stamp not in _versions_cache:
-        result = subprocess.run(
-            [str(python), "-I", "-c", _VERSIONS_SCRIPT, *PACKAGES], capture_output=True, text=True, check=False
-        )
-        if result.returncode != 0:
-            raise PluginError(f"the {env.label} environment ({env.venv}) is broken:\n{result.stderr[-2000:]}")
-        _versions_cache[stamp] = json.loads(result.stdout)
-    return _versions_cache[stamp]
-
-
 def env_fingerprint(env: Environment, versions: dict) -> str:
     worker = hashlib.sha256(Path(exec_worker.__file__).read_bytes()).hexdigest()
     return json.dumps({"env": env.key, "worker": worker, **versions}, sort_keys=True)
-
-
-def torch_label(versions: dict) -> str:
-    return f"torch {versions['torch'].split('+')[0]}"
-
-
-# -- The sandbox ----------------------------------------------------------------------------------------
-
-
-def bwrap_command(python: Path, prefix: str, scratch: Path, env_key: str, fd: int) -> list[str]:
-    """bubblewrap: new user, PID, network, IPC and UTS namespaces; only the listed folders, read-only."""
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        raise PluginError(
-            "bubblewrap is not installed (`apt-get install bubblewrap`): snippets run only in its sandbox"
-        )
-    command = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
-    command += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    venv = str(python.parent.parent.resolve())  # a venv that is a symlink is read where it really is
-    for folder in ("/usr", "/etc", "/bin", "/lib", "/lib64", "/sbin", prefix, venv, str(ROOT)):
-        command += ["--ro-bind-try", folder, folder]
-    command += ["--bind", str(scratch), exec_worker.SCRATCH, "--chdir", exec_worker.SCRATCH]
-    variables = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": f"{exec_worker.SCRATCH}/home",
-        "LANG": "C.UTF-8",
-        "TMPDIR": "/tmp",
-        "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": "/tmp/matplotlib",
-        "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "DOCS_EXEC_ENV": env_key,
-    }
-    for name, value in variables.items():
-        command += ["--setenv", name, value]
-    return [*command, "--", str(python), "-I", str(HOOKS / "exec_worker.py"), str(fd)]
 
 
 def _receive(sock: socket.socket, timeout: float) -> tuple[object, set[int]]:
@@ -271,6 +189,7 @@ class Sandbox:
             stdout=self.log,
             stderr=self.log,
             start_new_session=True,
+            env={},  # bwrap itself is the sandbox's pid 1: its /proc/1/environ must hold nothing of the build
         )
         theirs.close()
         self.sock = ours
@@ -323,6 +242,7 @@ class PageRun:
         self.pending: list[tuple[str, str, int]] = []  # cached blocks the process has not run yet
         self.pid = 0  # the page process, once started
         self.seconds = 0.0
+        self.slowest = (0.0, "")  # the slowest block run: (seconds, where)
         self.executed = self.cached = 0
 
     def run(self, code: str, filename: str, first_line: int) -> str:
@@ -376,6 +296,8 @@ class PageRun:
             )
         if message[0] == "ok":
             self.seconds += message[2]
+            if message[2] > self.slowest[0]:
+                self.slowest = (message[2], f"{filename}:{first_line} ({sandbox.env.label})")
             return message[1]
         if message[0] == "ended":  # the page process died in the middle of the block
             self.pid = 0
@@ -476,7 +398,7 @@ class Runner:
         self.page = ""
         self.strict = False
         self.pool = ThreadPoolExecutor(max_workers=len(ENVIRONMENTS))
-        self.stats = {"executed": 0, "cached": 0, "seconds": 0.0}
+        self.stats = {"executed": 0, "cached": 0, "seconds": 0.0, "slowest": (0.0, "")}
 
     def configure(self, strict: bool) -> None:
         self.strict = strict
@@ -496,7 +418,7 @@ class Runner:
         self.end_page()
         self.index = index_snippets()
         self.records = {}
-        self.stats = {"executed": 0, "cached": 0, "seconds": 0.0}
+        self.stats = {"executed": 0, "cached": 0, "seconds": 0.0, "slowest": (0.0, "")}
 
     def begin_page(self, page) -> None:
         self.end_page()
@@ -512,6 +434,7 @@ class Runner:
             self.stats["executed"] += run.executed
             self.stats["cached"] += run.cached
             self.stats["seconds"] += run.seconds
+            self.stats["slowest"] = max(self.stats["slowest"], run.slowest)
         list(self.pool.map(PageRun.close, runs))
         self.runs = {}
 
@@ -760,16 +683,24 @@ def on_post_build(config, **_):
     runner.end_page()
     stats = runner.stats
     log.info(
-        "executed %d python blocks (%.1f s) in %d environment(s), %d taken from the cache",
+        "executed %d python blocks (%.1f s; slowest %.1f s, %s) in %d environment(s), %d taken from the cache",
         stats["executed"],
         stats["seconds"],
+        *stats["slowest"],
         len(runner.environments),
         stats["cached"],
     )
     report = os.environ.get("DOCS_EXEC_REPORT")  # for scripts/bench.py
     if report:
         Path(report).write_text(
-            json.dumps({"executed": stats["executed"], "cached": stats["cached"], "exec_seconds": stats["seconds"]}),
+            json.dumps(
+                {
+                    "executed": stats["executed"],
+                    "cached": stats["cached"],
+                    "exec_seconds": stats["seconds"],
+                    "slowest_block": stats["slowest"],
+                }
+            ),
             encoding="utf-8",
         )
 

@@ -33,6 +33,7 @@ import socket
 import sys
 import time
 import traceback
+import types
 import warnings
 
 SEED = 0
@@ -140,7 +141,11 @@ def page(sock: socket.socket, options: dict) -> None:
     except BaseException as error:  # noqa: BLE001  reported for every block instead of a silent exit
         broken = ("error", "error", None, f"the page's process could not start: {type(error).__name__}: {error}", "")
     send(sock, ("hello",))
-    namespace: dict = {"__name__": "__main__"}
+    # The blocks run in a fresh module that is __main__, as in `python snippet.py`: functions they define
+    # pickle by reference (multiprocessing, DataLoader workers).
+    main = types.ModuleType("__main__")
+    sys.modules["__main__"] = main
+    namespace: dict = main.__dict__
     while True:
         message = receive(sock)
         if message[0] == "end":

@@ -1,8 +1,10 @@
 """MkDocs hook: notebook pages (mkdocs-jupyter) run and display without any network.
 
-- The kernel that executes a notebook at build time talks to the build over Unix sockets (jupyter's
-  ``ipc`` transport), not TCP on 127.0.0.1: the build works even where no network interface is up,
-  loopback included (``unshare -rn``). The sockets live in a private temporary folder.
+- The kernel that executes a notebook at build time runs in the same bubblewrap sandbox as the
+  snippets (``exec_isolated.bwrap_command``: no network, an empty environment, read-only files), in
+  the current environment: the private kernelspec ``python3`` starts it there. It talks to the build
+  over Unix sockets (jupyter's ``ipc`` transport), not TCP on 127.0.0.1, in a private temporary
+  folder, the one folder of the build that the sandbox shares.
 - nbconvert's page template loads MathJax (``<script src=...>`` plus its configuration) and, for
   Mermaid diagrams, a module from a CDN. Both tags are removed: formulas in Markdown cells are rendered
   by the KaTeX that ships with the site (``docs/javascripts/katex.js``), and a notebook with a Mermaid
@@ -22,6 +24,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import sandbox  # not a hook: the environments and the bubblewrap command (MkDocs puts hooks/ on sys.path while loading)
 from mkdocs.exceptions import PluginError
 from mkdocs.utils import get_relative_url
 
@@ -35,6 +38,7 @@ HEADING = re.compile(r'<h([1-6]) id="([^"]*)">(.*?)<a class="anchor-link" href="
 STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
 INLINE_LIMIT = 16 * 1024  # bytes: smaller styles stay inline
 STYLE_FOLDER = "assets/notebooks"
+JUPYTER_VARIABLES = ("JUPYTER_CONFIG_DIR", "JUPYTER_PATH", "JUPYTER_RUNTIME_DIR")
 
 _state: dict = {}
 
@@ -46,10 +50,31 @@ def on_config(config, **_):
         (folder / "jupyter_nbconvert_config.json").write_text(
             json.dumps({"KernelManager": {"transport": "ipc", "ip": str(folder / "kernel")}}), encoding="utf-8"
         )
+        (folder / "runtime").mkdir()
         _state["folder"] = folder
-        _state["previous"] = os.environ.get("JUPYTER_CONFIG_DIR")
-    os.environ["JUPYTER_CONFIG_DIR"] = str(_state["folder"])
+        _state["previous"] = {name: os.environ.get(name) for name in JUPYTER_VARIABLES}
+    folder = _state["folder"]
+    _write_kernelspec(folder)
+    os.environ.update(
+        {"JUPYTER_CONFIG_DIR": str(folder), "JUPYTER_PATH": str(folder), "JUPYTER_RUNTIME_DIR": str(folder / "runtime")}
+    )
     return config
+
+
+def _write_kernelspec(folder: Path) -> None:
+    """kernels/python3 in the private JUPYTER_PATH: the notebook's kernel, started inside the sandbox."""
+    env = next(e for e in sandbox.ENVIRONMENTS if e.key == "current")
+    versions = sandbox.env_versions(env)
+    command = sandbox.bwrap_command(
+        sandbox.python_of(env), versions["prefix"], folder / "scratch", env.key, None, share=folder
+    )
+    spec = folder / "kernels" / "python3"
+    spec.mkdir(parents=True, exist_ok=True)
+    (folder / "scratch").mkdir(exist_ok=True)
+    argv = [*command, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "Python 3 (sandbox)", "language": "python"}), encoding="utf-8"
+    )
 
 
 def _is_notebook(page) -> bool:
@@ -109,11 +134,11 @@ def _cleanup() -> None:
     folder = _state.pop("folder", None)
     if folder is not None:
         shutil.rmtree(folder, ignore_errors=True)
-        previous = _state.pop("previous", None)
-        if previous is None:
-            os.environ.pop("JUPYTER_CONFIG_DIR", None)
-        else:
-            os.environ["JUPYTER_CONFIG_DIR"] = previous
+        for name, previous in _state.pop("previous", {}).items():
+            if previous is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = previous
 
 
 def on_shutdown(**_):

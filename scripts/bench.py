@@ -1,12 +1,19 @@
 """Build-speed benchmark: every figure and ratio measured in this one run, on this machine.
 
-Usage: make bench  (writes .cache/bench/results.json too)
+Usage: make bench  (writes .cache/bench/results.json too); BENCH_SCALE=0 skips the 10x site.
 
-A scratch copy of the site (docs, snippets, hooks, configuration) is built with the real MkDocs:
-cold (empty caches), warm (nothing changed), after a prose edit, after a snippet edit; and the pieces
-are measured on their own: importing torch, the summed execution of the blocks (reported by
-hooks/exec_isolated.py), executing the notebooks (nbclient), and rendering with no execution at all
-(a build whose blocks all come from the cache).
+A scratch copy of the site (docs, snippets, hooks, configuration; the two environments linked) is
+built with the real MkDocs in three set-ups, each cold (empty caches), warm (nothing changed) and
+after a prose edit:
+
+- stock: markdown-exec on its own (mkdocs.yml without hooks/exec_isolated.py: blocks run in the
+  MkDocs process, no sandbox, no cache), the current environment;
+- one environment: this project's execution (sandbox, cache), DOCS_EXEC_ENVS=current;
+- two environments: the notes' and the current one, as the site is published.
+
+Then the edit loop through a real `mkdocs serve` and HTTP (two environments): the time from saving a
+prose edit, and a snippet edit, until the served page shows it. And, unless BENCH_SCALE=0, a synthetic
+site of ten times the pages (copies of the real ones under new names): cold, warm and prose edit.
 """
 
 from __future__ import annotations
@@ -14,21 +21,32 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
-import statistics
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 COPY = ("docs", "snippets", "hooks", "overrides", "mkdocs.yml")
-TARGETS = {"warm / cold": 0.30, "prose edit / cold": 0.35, "cold / (import + execution + rendering)": 1.2}
+TARGETS = {
+    "one env cold / stock cold": 1.0,
+    "two envs cold / stock cold": 1.5,
+    "two envs cold / one env cold": 1.5,
+    "two envs warm / one env warm": 1.10,
+    "10x warm / (10 x warm)": 1.0,
+    "10x prose edit / (10 x prose edit)": 1.0,
+}
+PROSE_PAGE = "tensor-basics/shape-vs-size"
+COLD_BLOCKS: dict[str, int] = {}  # blocks executed by each set-up's cold build
 
 
-def scratch() -> Path:
+def scratch(scale: int = 1) -> Path:
     root = Path(tempfile.mkdtemp(prefix="bench-"))
     for name in COPY:
         source = ROOT / name
@@ -36,166 +54,204 @@ def scratch() -> Path:
             shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
         elif source.exists():
             shutil.copy2(source, root / name)
+    for venv in (".venv", ".venv-notes"):
+        (root / venv).symlink_to(ROOT / venv)
+    if scale > 1:
+        multiply(root, scale)
     return root
 
 
-RENDER_ONLY = """\
-# Rendering with no execution at all: blocks from the (warm) cache, notebooks converted but not run.
-INHERIT: mkdocs.yml
-plugins:
-  mkdocs-jupyter:
-    execute: false
-    cache: false
-"""
+def multiply(root: Path, scale: int) -> None:
+    """Copies k = 2..scale of every note page (and its snippet) under <area>-k/, added to the nav."""
+    config = (root / "mkdocs.yml").read_text(encoding="utf-8")
+    extra = []
+    for page in sorted((root / "docs").glob("*/*.md")):
+        area, name = page.parent.name, page.stem
+        snippet = root / "snippets" / area / f"{name}.py"
+        if not snippet.is_file():
+            continue
+        for k in range(2, scale + 1):
+            new_area = f"{area}-{k}"
+            text = page.read_text(encoding="utf-8")
+            text = text.replace(f'session="{area}/{name}"', f'session="{new_area}/{name}"')
+            text = text.replace(f'"{area}/{name}.py:', f'"{new_area}/{name}.py:')
+            target = root / "docs" / new_area / f"{name}.md"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+            (root / "snippets" / new_area).mkdir(parents=True, exist_ok=True)
+            shutil.copy2(snippet, root / "snippets" / new_area / f"{name}.py")
+            extra.append(f"  - {new_area}/{name}.md\n")
+    (root / "mkdocs.yml").write_text(config.rstrip("\n") + "\n" + "".join(extra), encoding="utf-8")
 
 
-def build(root: Path, config: str = "mkdocs.yml") -> dict:
-    report = root / "exec-report.json"
-    env = {
+def stock_config(root: Path) -> str:
+    """mkdocs.yml without the execution hook: markdown-exec runs every block itself, in-process."""
+    config = (root / "mkdocs.yml").read_text(encoding="utf-8")
+    config = re.sub(r"\n  - hooks/exec_isolated\.py[^\n]*", "", config)
+    config = re.sub(r"\n  - 版本差异一览: version-diffs\.md[^\n]*", "", config)
+    (root / "stock.yml").write_text(config, encoding="utf-8")
+    return "stock.yml"
+
+
+def environment(root: Path, envs: str) -> dict:
+    return {
         **os.environ,
         "NO_MKDOCS_2_WARNING": "1",
-        "DOCS_EXEC_CACHE": str(root / ".cache" / "exec"),
-        "DOCS_EXEC_REPORT": str(report),
+        "DOCS_EXEC_CACHE": str(root / ".cache" / envs),
+        "DOCS_EXEC_ENVS": envs,
+        "DOCS_EXEC_REPORT": str(root / "exec-report.json"),
     }
+
+
+def build(root: Path, envs: str, config: str = "mkdocs.yml") -> float:
+    strict = [] if config == "stock.yml" else ["--strict"]
     started = time.perf_counter()
     result = subprocess.run(
-        [str(BIN / "mkdocs"), "build", "--strict", "-f", config, "--site-dir", str(root / "site")],
+        [str(BIN / "mkdocs"), "build", *strict, "-f", config, "--site-dir", str(root / "site")],
         cwd=root,
-        env=env,
+        env=environment(root, envs),
         capture_output=True,
         text=True,
         check=False,
     )
     seconds = time.perf_counter() - started
     if result.returncode:
-        sys.exit(f"build failed:\n{result.stderr[-4000:]}")
-    return {"seconds": seconds, **json.loads(report.read_text(encoding="utf-8"))}
+        sys.exit(f"build failed ({config}, {envs}):\n{result.stderr[-4000:]}")
+    return seconds
 
 
-def torch_import() -> float:
-    code = (
-        "import time; t = time.perf_counter(); import numpy, torch, torchvision, matplotlib.pyplot; "
-        "print(time.perf_counter() - t)"
-    )
-    runs = [
-        float(
-            subprocess.run(
-                [sys.executable, "-c", code],
-                capture_output=True,
-                text=True,
-                check=True,
-                env={**os.environ, "MPLBACKEND": "Agg"},
-            ).stdout
-        )
-        for _ in range(3)
-    ]
-    return statistics.median(runs)
+def executed(root: Path) -> int:
+    return json.loads((root / "exec-report.json").read_text(encoding="utf-8"))["executed"]
 
 
-def notebooks(root: Path) -> float:
-    import nbformat
-    from nbclient import NotebookClient
-
-    total = 0.0
-    for path in sorted((root / "docs").rglob("*.ipynb")):
-        notebook = nbformat.read(path, as_version=4)
-        started = time.perf_counter()
-        NotebookClient(
-            notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-        ).execute()
-        total += time.perf_counter() - started
-    return total
-
-
-def edit(path: Path, old: str, new: str) -> None:
+def edit_prose(root: Path, marker: str) -> None:
+    path = root / "docs" / f"{PROSE_PAGE}.md"
     text = path.read_text(encoding="utf-8")
-    assert old in text, f"{path}: {old!r} not found"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    heading_end = text.index("\n") + 1
+    path.write_text(text[:heading_end] + f"\n{marker}\n" + text[heading_end:], encoding="utf-8")
 
 
-def lighthouse() -> dict:
-    """Scores from `make lighthouse` (it writes .cache/lighthouse/scores.json), if it ran."""
-    scores = ROOT / ".cache" / "lighthouse" / "scores.json"
-    return json.loads(scores.read_text(encoding="utf-8")) if scores.is_file() else {}
+def edit_snippet(root: Path, marker: str) -> None:
+    path = root / "snippets" / f"{PROSE_PAGE}.py"
+    text = path.read_text(encoding="utf-8")
+    last_end = text.rindex("# --8<-- [end:")
+    path.write_text(text[:last_end] + f'print("{marker}")\n' + text[last_end:], encoding="utf-8")
+
+
+def three(root: Path, envs: str, config: str = "mkdocs.yml") -> dict:
+    """Cold, warm and prose-edit builds of one set-up."""
+    shutil.rmtree(root / ".cache", ignore_errors=True)
+    figures = {"cold": build(root, envs, config)}
+    if config != "stock.yml":
+        COLD_BLOCKS[envs] = executed(root)
+    figures["warm"] = build(root, envs, config)
+    edit_prose(root, f"这是一处只改文字的修改（{envs} {config}）。")
+    figures["prose edit"] = build(root, envs, config)
+    return figures
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def fetch(url: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310  loopback only
+            return response.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def until(condition, limit: float = 600.0) -> float:
+    """Seconds until condition() holds, polling every 20 ms."""
+    started = time.perf_counter()
+    while not condition():
+        if time.perf_counter() - started > limit:
+            sys.exit("mkdocs serve did not show the edit in time")
+        time.sleep(0.02)
+    return time.perf_counter() - started
+
+
+def serve_latency(root: Path, envs: str) -> dict:
+    """Edit-to-visible through a real `mkdocs serve`: save a file, poll the page over HTTP until it shows."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/{PROSE_PAGE}/"
+    log = open(root / "serve.log", "w")  # noqa: SIM115
+    server = subprocess.Popen(
+        [str(BIN / "mkdocs"), "serve", "--dev-addr", f"127.0.0.1:{port}", "--no-livereload"],
+        cwd=root,
+        env=environment(root, envs),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        until(lambda: "</html>" in fetch(url))
+        until(lambda: "Watching paths for changes" in (root / "serve.log").read_text(encoding="utf-8"))
+        figures = {}
+        for kind, editor in (("prose edit", edit_prose), ("snippet edit", edit_snippet)):
+            marker = f"bench-{kind}-{time.monotonic_ns()}".replace(" ", "-")
+            editor(root, marker)
+            figures[f"serve: {kind} visible"] = until(lambda marker=marker: marker in fetch(url))
+        return figures
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()
 
 
 def main() -> None:
+    scale = int(os.environ.get("BENCH_SCALE", "10"))
+    figures: dict[str, float] = {}
     root = scratch()
     try:
-        figures = {"torch import": torch_import()}
-        cold = build(root)
-        figures["cold build"] = cold["seconds"]
-        figures["block execution (summed)"] = cold["exec_seconds"]
-        warm = build(root)
-        assert warm["executed"] == 0, warm
-        figures["warm build"] = warm["seconds"]
-        (root / "render-only.yml").write_text(RENDER_ONLY, encoding="utf-8")
-        render = build(root, "render-only.yml")
-        assert render["executed"] == 0, render
-        figures["rendering without execution"] = render["seconds"]
-
-        edit(root / "docs" / "tensor-basics" / "shape-vs-size.md", "\n", "\n\n这是一处只改文字的修改。\n")
-        prose = build(root)
-        assert prose["executed"] == 0, prose
-        figures["prose-edit rebuild"] = prose["seconds"]
-
-        snippet = root / "snippets" / "tensor-basics" / "shape-vs-size.py"
-        text = snippet.read_text(encoding="utf-8")
-        last_end = text.rindex("# --8<-- [end:")
-        snippet.write_text(text[:last_end] + 'print("bench edit")\n' + text[last_end:], encoding="utf-8")
-        edited = build(root)
-        assert 0 < edited["executed"] < cold["executed"], edited
-        figures["snippet-edit rebuild"] = edited["seconds"]
-        figures["notebook execution"] = notebooks(root)
-
-        pages = sorted(
-            ((p.stat().st_size, p.relative_to(root / "site").as_posix()) for p in (root / "site").rglob("*.html")),
-            reverse=True,
-        )
+        config = stock_config(root)
+        for name, value in three(root, "current", config).items():
+            figures[f"stock: {name}"] = value
+        for envs, label in (("current", "one env"), ("notes,current", "two envs")):
+            for name, value in three(root, envs).items():
+                figures[f"{label}: {name}"] = value
+        blocks = COLD_BLOCKS["notes,current"]
+        edit_snippet(root, "bench snippet edit")
+        figures["two envs: snippet edit"] = build(root, "notes,current")
+        rerun = executed(root)
+        figures.update(serve_latency(root, "notes,current"))
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    if scale > 1:
+        big = scratch(scale)
+        try:
+            for name, value in three(big, "notes,current").items():
+                figures[f"{scale}x two envs: {name}"] = value
+        finally:
+            shutil.rmtree(big, ignore_errors=True)
 
-    pieces = (
-        figures["torch import"]
-        + figures["block execution (summed)"]
-        + figures["notebook execution"]
-        + figures["rendering without execution"]
-    )
     ratios = {
-        "warm / cold": figures["warm build"] / figures["cold build"],
-        "prose edit / cold": figures["prose-edit rebuild"] / figures["cold build"],
-        "cold / (import + execution + rendering)": figures["cold build"] / pieces,
+        "one env cold / stock cold": figures["one env: cold"] / figures["stock: cold"],
+        "two envs cold / stock cold": figures["two envs: cold"] / figures["stock: cold"],
+        "two envs cold / one env cold": figures["two envs: cold"] / figures["one env: cold"],
+        "two envs warm / one env warm": figures["two envs: warm"] / figures["one env: warm"],
+        "two envs warm / stock warm": figures["two envs: warm"] / figures["stock: warm"],
+        "two envs prose edit / stock prose edit": figures["two envs: prose edit"] / figures["stock: prose edit"],
     }
+    if scale > 1:
+        ratios["10x warm / (10 x warm)"] = figures[f"{scale}x two envs: warm"] / (scale * figures["two envs: warm"])
+        ratios["10x prose edit / (10 x prose edit)"] = figures[f"{scale}x two envs: prose edit"] / (
+            scale * figures["two envs: prose edit"]
+        )
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    print(f"Build benchmark on {machine}")
+    print(f"Build benchmark on {machine} (all figures from this run)")
     for name, value in figures.items():
-        print(f"  {name:<32} {value:8.2f} s")
-    print(f"  blocks: {cold['executed']} executed cold, {edited['executed']} after the snippet edit")
+        print(f"  {name:<40} {value:8.2f} s")
+    print(f"  blocks: {blocks} executed cold (both environments); the snippet edit re-ran {rerun}")
     for name, value in ratios.items():
-        verdict = "ok" if value <= TARGETS[name] else "OVER TARGET"
-        print(f"  {name:<42} {value:6.3f}  (target <= {TARGETS[name]})  {verdict}")
-    print(f"  heaviest page: {pages[0][1]} {pages[0][0] / 1024:.0f} KiB (limit 1024 KiB)")
-    scores = lighthouse()
-    for page, values in scores.items():
-        print(f"  lighthouse {page}: " + ", ".join(f"{k} {v:.0f}" for k, v in values.items()))
-    if not scores:
-        print("  lighthouse: not run (make lighthouse)")
+        target = TARGETS.get(name)
+        verdict = "" if target is None else f"(target <= {target})  " + ("ok" if value <= target else "OVER TARGET")
+        print(f"  {name:<42} {value:6.3f}  {verdict}")
     out = ROOT / ".cache" / "bench" / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "machine": machine,
-                "seconds": figures,
-                "ratios": ratios,
-                "targets": TARGETS,
-                "heaviest_page": {"path": pages[0][1], "bytes": pages[0][0]},
-                "lighthouse": scores,
-            },
-            indent=2,
-        ),
-        encoding="utf-8",
-    )
+    out.write_text(json.dumps({"machine": machine, "seconds": figures, "ratios": ratios, "targets": TARGETS}, indent=2))
     print(f"  written to {out.relative_to(ROOT)}")
 
 

@@ -29,7 +29,8 @@ def scratch_repo(tmp_path: Path, files: dict[str, str | bytes], nav: list[str]) 
             (root / asset.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(asset, root / asset.relative_to(ROOT))
     shutil.copy2(ROOT / "Makefile", root / "Makefile")
-    (root / ".venv").symlink_to(ROOT / ".venv")
+    for venv in (".venv", ".venv-notes"):  # the two environments (hooks/exec_isolated.py)
+        (root / venv).symlink_to(ROOT / venv)
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     config = config[: config.index("\nnav:")] + "\nnav:\n" + "".join(f"  - {p}\n" for p in nav)
     (root / "mkdocs.yml").write_text(config, encoding="utf-8")
@@ -41,16 +42,26 @@ def scratch_repo(tmp_path: Path, files: dict[str, str | bytes], nav: list[str]) 
     return root
 
 
-def make_build(root: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    """`make build` as CI and the deploy job run it (the venv is the real one, not set up again)."""
-    full_env = {**os.environ, "DOCS_EXEC_CACHE": str(root / ".cache" / "exec"), **(env or {})}
+def make_build(root: Path, env: dict | None = None, *, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`make build` as CI and the deploy job run it (the venvs are the real ones, not set up again).
+
+    Fault tests run the current environment only (DOCS_EXEC_ENVS=current): the sandbox is the same
+    for both, and tests/test_versions.py builds with both. A build that does not end within `timeout`
+    (an orphan holding its output open, say) fails the test instead of hanging it."""
+    full_env = {
+        **os.environ,
+        "DOCS_EXEC_CACHE": str(root / ".cache" / "exec"),
+        "DOCS_EXEC_ENVS": "current",
+        **(env or {}),
+    }
     return subprocess.run(
-        ["make", "--no-print-directory", "-o", ".venv/.installed", "build"],
+        ["make", "--no-print-directory", "-o", ".venv/.installed", "-o", ".venv-notes/.installed", "build"],
         cwd=root,
         env=full_env,
         capture_output=True,
         text=True,
         check=False,
+        timeout=timeout,
     )
 
 
