@@ -24,7 +24,7 @@ each message (SCM_CREDENTIALS).
 
 Settings: ``DOCS_EXEC_TIMEOUT`` (seconds per block, default 60), ``DOCS_EXEC_MEMORY`` (bytes of data a
 page process may allocate, default 4 GiB; suffixes K, M, G), ``DOCS_EXEC_OUTPUT_LIMIT`` (bytes printed
-per block, default 262144).
+per block, default 262144), ``DOCS_EXEC_RECORD`` (a file: the build's record as JSON).
 """
 
 from __future__ import annotations
@@ -443,6 +443,30 @@ class Runner:
         for box in self.sandboxes.values():
             box.kill()
 
+    def as_json(self) -> dict:
+        """The record of the build: per page, every block's source section and each environment's output."""
+        return {
+            "environments": {
+                env.key: {"label": env.label, "versions": self.versions[env.key]} for env in self.environments
+            },
+            "pages": {
+                uri: [
+                    {
+                        "anchor": b.anchor,
+                        "file": b.file,
+                        "line": b.line,
+                        "section": b.section,
+                        "code": b.code,
+                        "outputs": b.outputs,
+                        "same": b.same,
+                    }
+                    for b in record.blocks
+                ]
+                for uri, record in self.records.items()
+                if record.blocks
+            },
+        }
+
     # markdown-exec calls this for every python fence (see `formatter` below).
     def execute(self, code: str, session: str | None) -> tuple[Block, tuple[str, int, str]]:
         record = self.records[self.page]
@@ -561,8 +585,8 @@ def _format(code, md, html, source, result, tabs, session, update_toc, extra) ->
         return _error_html(failure)
     rendered = {key: _render_output(out, result, html, md, update_toc) for key, out in block.outputs.items()}
     output = _versions_html(block, rendered)
-    if not source:
-        return output
+    if not source:  # shown without its source: wrapped, as one shown with it sits in <div class="result">
+        return f'<div class="exec-output">{output}</div>' if output else ""
     placeholder = f'<div class="{uuid4()}"></div>'
     wrapped = add_source(
         source=code, location=source, output=placeholder, language="python", tabs=tabs, **extra.get("extra", {})
@@ -690,6 +714,9 @@ def on_post_build(config, **_):
         len(runner.environments),
         stats["cached"],
     )
+    record = os.environ.get("DOCS_EXEC_RECORD")  # for scripts/output_diff.py: every block of every page
+    if record:
+        Path(record).write_text(json.dumps(runner.as_json(), ensure_ascii=False, indent=1), encoding="utf-8")
     report = os.environ.get("DOCS_EXEC_REPORT")  # for scripts/bench.py
     if report:
         Path(report).write_text(

@@ -14,6 +14,7 @@ import threading
 import uuid
 from pathlib import Path
 
+import pytest
 from bs4 import BeautifulSoup
 
 from scratch import make_build, scratch_repo
@@ -21,10 +22,12 @@ from scratch import make_build, scratch_repo
 FENCE = '```python exec="on" source="block" result="{result}" session="{session}"\n--8<-- "{session}.py:{name}"\n```\n'
 
 
-def site_with(tmp_path: Path, pages: dict[str, list[str]], result: str = "text") -> Path:
-    """A scratch site: for each page path ('a/one'), its blocks in order, as sections b1, b2, ... of its snippet."""
+def site_with(tmp_path: Path, pages: dict[str, list[str]], results: dict[str, str] | None = None) -> Path:
+    """A scratch site: for each page path ('a/one'), its blocks in order, as sections b1, b2, ... of its snippet;
+    outputs shown as text, or as Markdown for the pages `results` maps to ""."""
     files: dict[str, str] = {}
     for path, blocks in pages.items():
+        result = (results or {}).get(path, "text")
         body = "".join(f"# --8<-- [start:b{i}]\n{code}\n# --8<-- [end:b{i}]\n" for i, code in enumerate(blocks, 1))
         files[f"snippets/{path}.py"] = "# a scratch snippet\n" + body
         fences = "\n".join(FENCE.format(result=result, session=path, name=f"b{i}") for i in range(1, len(blocks) + 1))
@@ -65,25 +68,105 @@ def failed(root: Path, result, *expected: str) -> str:
     return log
 
 
-# -- 1, 2: processes a block starts never outlive its page ------------------------------------------------
+# -- One build of a site whose pages do what a hostile or clumsy block would; the tests read it ------------
 
+SLEEP_MARK = f"3000.{uuid.uuid4().int % 10**9}"  # a unique command line to look for afterwards
+TOKEN = f"tok-{uuid.uuid4().hex}"  # planted in the build's environment
 
-def test_children_and_forked_spinners_are_killed_when_the_page_ends(tmp_path):
-    """Case 1: a started process and a spinning forked child end with the page; the build's output closes."""
-    seconds = f"3000.{uuid.uuid4().int % 10**9}"  # a unique command line to look for
-    block = f"""import os, subprocess
-subprocess.Popen(["sleep", "{seconds}"], start_new_session=True)
+SPAWN = f"""import os, subprocess
+subprocess.Popen(["sleep", "{SLEEP_MARK}"], start_new_session=True)
 if os.fork() == 0:
     os.setsid()
     while True:
         pass
 print("started")"""
-    root = site_with(tmp_path, {"a/spawn": [block]})
+
+ENVIRON = """import os
+print(sorted(os.environ))
+for pid in sorted(p for p in os.listdir("/proc") if p.isdigit()):
+    try:
+        print(pid, open(f"/proc/{pid}/environ", "rb").read().replace(b"\\0", b" ").decode())
+    except OSError as error:
+        print(pid, "unreadable:", error.strerror)"""
+
+WORKERS = """import torch
+import torch.multiprocessing as mp
+from torch.utils.data import DataLoader, TensorDataset
+
+loader = DataLoader(TensorDataset(torch.arange(8.0)), batch_size=2, num_workers=2)
+print("batches", [batch[0].tolist() for batch in loader])
+
+def square(x):
+    return x * x
+
+with mp.get_context("fork").Pool(2) as pool:
+    print("pool", pool.map(square, range(5)))"""
+
+NETWORK = """import _socket, subprocess
+s = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+try:
+    s.connect(("1.1.1.1", 80))
+    print("CONNECTED")
+except OSError as error:
+    print("socket:", error.strerror)
+run = subprocess.run(["python3", "-c", "import socket; socket.create_connection(('1.1.1.1', 53), timeout=5)"],
+                     capture_output=True, text=True)
+print("subprocess:", run.returncode, run.stderr.strip().splitlines()[-1])"""
+
+FENCE_BREAKER = 'print("````````")\nprint("<script>window.planted = 1</script>")\nprint("````````")'
+
+TABLE = """try:
+    raise ValueError("<img src=x onerror=alert(1)> | injected")
+except ValueError as error:
+    table(["表达式", "结果"], [["bad()", str(error)]])"""
+
+
+def write_attempts(root: Path) -> tuple[str, list[Path]]:
+    targets = [root / ".cache/exec/planted.json", root / "site.partial/planted.html", root / "docs/planted.md"]
+    block = "import os\n" + "\n".join(
+        f"""try:
+    open({str(target)!r}, "w").write("planted")
+    print("WROTE", {target.name!r})
+except OSError as error:
+    print("refused:", error.strerror)"""
+        for target in targets
+    )
+    block += '\nopen("scratch.txt", "w").write("ok")\nprint("scratch:", open("scratch.txt").read(), os.getcwd())'
+    return block, targets
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory) -> Path:
+    """The scratch site, built once with a token in the build's environment."""
+    tables = (Path(__file__).resolve().parent.parent / "snippets/_shared/tables.py").read_text(encoding="utf-8")
+    table_setup = tables.split("# --8<-- [start:setup]\n")[1].split("# --8<-- [end")[0]
+    pages = {
+        "a/spawn": [SPAWN],
+        "a/fork": ['import os\npid = os.fork()\nprint("first")', 'print("second")', 'print("third")'],
+        "a/write": ["print('placeholder')"],
+        "a/env": [ENVIRON],
+        "a/workers": [WORKERS],
+        "a/net": [NETWORK],
+        "a/fence": [FENCE_BREAKER],
+        "a/table": [table_setup, TABLE],
+    }
+    root = site_with(tmp_path_factory.mktemp("hostile"), pages, results={"a/table": ""})
+    block, _ = write_attempts(root)
+    (root / "snippets/a/write.py").write_text(f"# --8<-- [start:b1]\n{block}\n# --8<-- [end:b1]\n", encoding="utf-8")
+    (root / ".cache/exec").mkdir(parents=True)
     # capture_output: if an orphan kept the build's stdout open, run() would not return (the time-out fails it).
-    result = make_build(root, timeout=240)
+    result = make_build(root, {"GITHUB_TOKEN": TOKEN, "AWS_SECRET_ACCESS_KEY": TOKEN}, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "started" in html_of(root, "a/spawn")
-    assert processes_with(seconds) == []
+    return root
+
+
+# -- 1, 2: processes a block starts never outlive its page ------------------------------------------------
+
+
+def test_children_and_forked_spinners_are_killed_when_the_page_ends(hostile):
+    """Case 1: a started process and a spinning forked child end with the page; the build's output closed."""
+    assert outputs_of(hostile, "a/spawn") == ["started"]
+    assert processes_with(SLEEP_MARK) == []
 
 
 def test_grandchildren_die_with_a_timed_out_page(tmp_path):
@@ -101,16 +184,13 @@ while True:
 # -- 3: only the page's own process answers ------------------------------------------------------------
 
 
-def test_a_forked_child_that_returns_does_not_shift_the_outputs(tmp_path):
+def test_a_forked_child_that_returns_does_not_shift_the_outputs(hostile):
     """Case 3, clumsy: a child forked in a block runs on past it; every block still shows its own output."""
-    pages = {"a/fork": ['import os\npid = os.fork()\nprint("first")', 'print("second")', 'print("third")']}
-    root = site_with(tmp_path, pages)
-    result = make_build(root)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert outputs_of(root, "a/fork") == ["first", "second", "third"]
+    assert outputs_of(hostile, "a/fork") == ["first", "second", "third"]
 
 
 HOSTILE_FORK = """import ctypes, os, pickle, socket, stat
+
 def is_socket(fd):
     try:
         return stat.S_ISSOCK(os.fstat(fd).st_mode)
@@ -138,93 +218,40 @@ def test_a_forged_answer_from_another_process_is_rejected(tmp_path):
 # -- 4, 5: nothing outside the scratch folder is writable; nothing of the build is readable ---------------
 
 
-def test_the_repository_cache_site_and_docs_are_read_only(tmp_path):
-    """Case 4: a block cannot write into the cache, the site being built, docs/ or snippets/."""
-    root = site_with(tmp_path, {"a/write": ["print('placeholder')"]})
-    targets = [root / ".cache/exec/planted.json", root / "site.partial/planted.html", root / "docs/planted.md"]
-    (root / ".cache/exec").mkdir(parents=True)
-    block = "import os\n" + "\n".join(
-        f"""try:
-    open({str(target)!r}, "w").write("planted")
-    print("WROTE", {target.name!r})
-except OSError as error:
-    print("refused:", error.strerror)"""
-        for target in targets
-    )
-    block += '\nopen("scratch.txt", "w").write("ok")\nprint("scratch:", open("scratch.txt").read(), os.getcwd())'
-    (root / "snippets/a/write.py").write_text(f"# --8<-- [start:b1]\n{block}\n# --8<-- [end:b1]\n", encoding="utf-8")
-    result = make_build(root)
-    assert result.returncode == 0, result.stderr[-3000:]
-    printed = "\n".join(outputs_of(root, "a/write"))
+def test_the_repository_cache_site_and_docs_are_read_only(hostile):
+    """Case 4: a block cannot write into the cache, the site being built or docs/; its scratch folder works."""
+    _, targets = write_attempts(hostile)
+    printed = "\n".join(outputs_of(hostile, "a/write"))
     assert "WROTE" not in printed and printed.count("refused:") == len(targets)
     assert "scratch: ok /scratch" in printed
     assert not any(target.exists() for target in targets)
-    assert not list((root / "site").rglob("planted*"))
+    assert not list((hostile / "site").rglob("planted*"))
 
 
-def test_the_build_environment_is_unreadable_even_through_proc(tmp_path):
+def test_the_build_environment_is_unreadable_even_through_proc(hostile):
     """Case 5: a token in the build's environment is not in os.environ, /proc/self/environ or any /proc entry."""
-    token = f"tok-{uuid.uuid4().hex}"
-    block = """import os
-print(sorted(os.environ))
-for pid in sorted(p for p in os.listdir("/proc") if p.isdigit()):
-    try:
-        print(pid, open(f"/proc/{pid}/environ", "rb").read().replace(b"\\0", b" ").decode())
-    except OSError as error:
-        print(pid, "unreadable:", error.strerror)"""
-    root = site_with(tmp_path, {"a/env": [block]})
-    result = make_build(root, {"GITHUB_TOKEN": token, "AWS_SECRET_ACCESS_KEY": token})
-    assert result.returncode == 0, result.stderr[-3000:]
-    printed = "\n".join(outputs_of(root, "a/env"))
-    assert token not in html_of(root, "a/env") and "AWS_SECRET_ACCESS_KEY" not in printed
+    printed = "\n".join(outputs_of(hostile, "a/env"))
+    assert TOKEN not in html_of(hostile, "a/env") and "AWS_SECRET_ACCESS_KEY" not in printed
     assert "'PATH'" in printed and "\n1 " in printed  # the block really printed its environment and pid 1's
 
 
 # -- 6: multi-process PyTorch works; the network does not -------------------------------------------------
 
 
-def test_dataloader_workers_and_torch_multiprocessing_work(tmp_path):
+def test_dataloader_workers_and_torch_multiprocessing_work(hostile):
     """Case 6: DataLoader with two workers and torch.multiprocessing, the most common multi-process code."""
-    block = """import torch
-import torch.multiprocessing as mp
-from torch.utils.data import DataLoader, TensorDataset
-
-loader = DataLoader(TensorDataset(torch.arange(8.0)), batch_size=2, num_workers=2)
-print("batches", [batch[0].tolist() for batch in loader])
-
-def square(x):
-    return x * x
-
-with mp.get_context("fork").Pool(2) as pool:
-    print("pool", pool.map(square, range(5)))"""
-    root = site_with(tmp_path, {"a/workers": [block]})
-    result = make_build(root)
-    assert result.returncode == 0, result.stderr[-3000:]
-    html = "\n".join(outputs_of(root, "a/workers"))
+    printed = "\n".join(outputs_of(hostile, "a/workers"))
     batches = [[float(2 * i), float(2 * i + 1)] for i in range(4)]
-    assert f"batches {batches}" in html
-    assert f"pool {[x * x for x in range(5)]}" in html
+    assert f"batches {batches}" in printed
+    assert f"pool {[x * x for x in range(5)]}" in printed
 
 
-def test_no_network_however_it_is_reached(tmp_path):
+def test_no_network_however_it_is_reached(hostile):
     """Case 6: the network namespace has no route out: the low-level _socket module and a subprocess fail too."""
-    block = """import _socket, subprocess
-s = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
-try:
-    s.connect(("1.1.1.1", 80))
-    print("CONNECTED")
-except OSError as error:
-    print("socket:", error.strerror)
-run = subprocess.run(["python3", "-c", "import socket; socket.create_connection(('1.1.1.1', 53), timeout=5)"],
-                     capture_output=True, text=True)
-print("subprocess:", run.returncode, run.stderr.strip().splitlines()[-1])"""
-    root = site_with(tmp_path, {"a/net": [block]})
-    result = make_build(root)
-    assert result.returncode == 0, result.stderr[-3000:]
-    html = "\n".join(outputs_of(root, "a/net"))
-    assert "CONNECTED" not in html
-    assert "socket: Network is unreachable" in html
-    assert "subprocess: 1" in html and "Network is unreachable" in html.split("subprocess:")[1]
+    printed = "\n".join(outputs_of(hostile, "a/net"))
+    assert "CONNECTED" not in printed
+    assert "socket: Network is unreachable" in printed
+    assert "subprocess: 1" in printed and "Network is unreachable" in printed.split("subprocess:")[1]
 
 
 # -- 7: memory ------------------------------------------------------------------------------------------
@@ -273,30 +300,16 @@ def test_after_a_failed_block_the_page_runs_nothing_more(tmp_path):
 # -- 9: output is data ----------------------------------------------------------------------------------
 
 
-def test_printed_fences_and_markup_stay_text(tmp_path):
+def test_printed_fences_and_markup_stay_text(hostile):
     """Case 9: eight backticks and a <script> printed by a block are shown as text, not parsed."""
-    block = 'print("````````")\nprint("<script>window.planted = 1</script>")\nprint("````````")'
-    root = site_with(tmp_path, {"a/fence": [block]})
-    result = make_build(root)
-    assert result.returncode == 0, result.stderr[-3000:]
-    html = html_of(root, "a/fence")
+    html = html_of(hostile, "a/fence")
     assert "<script>window.planted" not in html
-    assert "&lt;script&gt;window.planted = 1&lt;/script&gt;" in html
+    assert outputs_of(hostile, "a/fence") == ["````````\n<script>window.planted = 1</script>\n````````"]
 
 
-def test_table_cells_are_escaped(tmp_path):
+def test_table_cells_are_escaped(hostile):
     """Case 9: an exception message in a Markdown table (tables helper) is text, not HTML."""
-    block = """try:
-    raise ValueError("<img src=x onerror=alert(1)> | injected")
-except ValueError as error:
-    table(["表达式", "结果"], [["bad()", str(error)]])"""
-    helper = (Path(__file__).resolve().parent.parent / "snippets/_shared/tables.py").read_text(encoding="utf-8")
-    root = site_with(
-        tmp_path, {"a/table": [helper.split("# --8<-- [start:setup]\n")[1].split("# --8<-- [end")[0], block]}, result=""
-    )
-    result = make_build(root)
-    assert result.returncode == 0, result.stderr[-3000:]
-    html = html_of(root, "a/table")
+    html = html_of(hostile, "a/table")
     assert "<img src=x" not in html
     assert "&lt;img src=x onerror=alert(1)&gt; &#124; injected</td>" in html
 
