@@ -31,8 +31,8 @@ help: ## list the tasks
 setup: $(STAMP) $(NOTES_STAMP) ## create .venv and .venv-notes with the pinned packages (every other task does this first)
 
 .PHONY: serve
-serve: $(STAMP) $(NOTES_STAMP) ## set up, then serve the site at http://127.0.0.1:8000 with live reload
-	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+serve: $(STAMP) $(NOTES_STAMP) ## set up, then serve the site at http://127.0.0.1:8000; an edit rebuilds only what it changed
+	$(BIN)/mkdocs serve --dirty --dev-addr 127.0.0.1:8000
 
 .PHONY: build
 build: $(STAMP) $(NOTES_STAMP) ## strict build into site/ (written only when the whole build succeeds)

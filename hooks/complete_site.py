@@ -20,10 +20,15 @@ from mkdocs.exceptions import PluginError
 
 _pages: list = []
 _known: set[str] = set()
+_incremental: list[bool] = [False]  # `mkdocs serve --dirty` keeps the files of earlier builds
 THEME_OUTPUTS = {"404.html", "sitemap.xml", "sitemap.xml.gz"}
 SEARCH = re.compile(r"^search/search_index\.(json|js)$")
 # Content-addressed outputs of hooks/figures.py, hooks/notebooks.py and the notebook figures.
 HASHED = re.compile(r"(^|/)(figure-(?P<figure>[0-9a-f]{16})\.[a-z]+|assets/notebooks/(?P<css>[0-9a-f]{16})\.css)$")
+
+
+def on_startup(command, dirty, **_):
+    _incremental[0] = command == "serve" and dirty
 
 
 def on_files(files, **_):
@@ -40,6 +45,8 @@ def on_post_build(config, **_):
     ]
     if missing:
         raise PluginError("the build did not write these pages: " + ", ".join(missing))
+    if _incremental[0]:
+        return
     unexpected = [path for path in sorted(site.rglob("*")) if path.is_file() and not _accounted_for(site, path)]
     if unexpected:
         names = ", ".join(path.relative_to(site).as_posix() for path in unexpected[:20])

@@ -397,6 +397,7 @@ class Runner:
         self.runs: dict[str, PageRun] = {}
         self.page = ""
         self.strict = False
+        self.incremental = False
         self.pool = ThreadPoolExecutor(max_workers=len(ENVIRONMENTS))
         self.stats = {"executed": 0, "cached": 0, "seconds": 0.0, "slowest": (0.0, "")}
 
@@ -417,7 +418,8 @@ class Runner:
     def reset(self) -> None:
         self.end_page()
         self.index = index_snippets()
-        self.records = {}
+        if not self.incremental:  # `mkdocs serve --dirty` keeps the records of the pages it does not rebuild
+            self.records = {}
         self.stats = {"executed": 0, "cached": 0, "seconds": 0.0, "slowest": (0.0, "")}
 
     def begin_page(self, page) -> None:
@@ -666,13 +668,23 @@ def on_config(config, **_):
         runner.configure(bool(config.get("strict")))
     except PluginError:
         raise
+    if runner.incremental:  # `make serve`: the workers import torch now, so a snippet edit pays only its run
+        for box in runner.sandboxes.values():
+            box.start()
     config.extra["environments"] = [
         {"key": e.key, "label": e.label, "versions": runner.versions[e.key]} for e in runner.environments
     ]
     return config
 
 
+def on_startup(command, dirty, **_):
+    runner.incremental = command == "serve" and dirty
+
+
 def on_files(files, config, **_):
+    pages = {file.src_uri for file in files.documentation_pages()}
+    for gone in set(runner.records) - pages:  # a page removed while serving
+        del runner.records[gone]
     generated = File.generated(config, DIFF_PAGE, content="# 版本差异一览\n")
     generated.inclusion = InclusionLevel.NOT_IN_NAV  # a site whose nav leaves it out builds without a warning
     files.append(generated)
