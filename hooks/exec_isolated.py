@@ -532,7 +532,7 @@ def _versions_html(block: Block, rendered: dict[str, str]) -> str:
         body = next(iter(rendered.values()))
         if not body:
             return ""
-        return f'{body}<p class="exec-versions" id="{block.anchor}" title="{title}">{html.escape(names)}</p>'
+        return f'{body}<p class="exec-versions" id="{block.anchor}" title="{title}" data-search-exclude>{html.escape(names)}</p>'
     group = f"{runner.page.removesuffix('.md').replace('/', '-')}-{block.anchor}"
     inputs = "".join(
         f'<input {"checked " if i == 0 else ""}id="{group}-{i}" name="{group}" type="radio">'
