@@ -45,7 +45,7 @@ OUTPUT_LIMIT = int(os.environ.get("DOCS_EXEC_OUTPUT_LIMIT", str(256 * 1024)))
 _cache_setting = os.environ.get("DOCS_EXEC_CACHE", str(ROOT / ".cache" / "exec"))
 CACHE_DIR = None if _cache_setting == "off" else Path(_cache_setting)
 # Everything whose version can change what a snippet prints.
-PACKAGES = ("torch", "torchvision", "numpy", "matplotlib", "pillow", "mplfonts", "markdown-exec")
+PACKAGES = ("torch", "torchvision", "numpy", "matplotlib", "pillow", "noto-cjk-sans-otc", "markdown-exec")
 
 log = logging.getLogger("mkdocs.hooks.exec")
 SECTION = re.compile(r"^\s*# --8<-- \[(start|end):([\w-]+)\]\s*$")

@@ -16,6 +16,25 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+# Variables that change what a build writes or where it keeps its cache. A developer may have any of them
+# exported (REPO_URL for a preview, DOCS_EXEC_CACHE=off…): the tests start from none of them, and each test
+# that wants one says so.
+BUILD_VARIABLES = re.compile(r"^(DOCS_.+|SITE_URL|REPO_URL|EDIT_URI|SOURCE_DATE_EPOCH|PYTHONPATH)$")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clean_build_environment(tmp_path_factory):
+    """No exported build variable reaches a test, and no build writes into the developer's .cache/exec:
+    a build that names no cache uses this session's own (the `site` fixture's once it is built)."""
+    saved = dict(os.environ)
+    for name in [name for name in os.environ if BUILD_VARIABLES.match(name)]:
+        del os.environ[name]
+    os.environ["DOCS_EXEC_CACHE"] = str(tmp_path_factory.mktemp("exec-cache"))
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 def mkdocs_build(site_dir: Path, *, cwd: Path = ROOT, env: dict | None = None, config: str = "mkdocs.yml"):
     """Run a real strict build; return the finished process (the caller checks returncode and output)."""
     full_env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})}
@@ -35,6 +54,9 @@ def site(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("build")
     result = mkdocs_build(base / "site", env={"DOCS_EXEC_CACHE": str(base / "cache")})
     assert result.returncode == 0, result.stderr[-5000:]
+    # Later full builds (the file:// variant, the Pages variants) test what they render, not execution again:
+    # they start from this build's cache, which holds outputs of the very same sources and versions.
+    os.environ["DOCS_EXEC_CACHE"] = str(base / "cache")
     return base / "site"
 
 
