@@ -28,12 +28,12 @@ import multiprocessing
 import os
 import re
 import sys
-from functools import partial
 from importlib import metadata
 from pathlib import Path
 
 import markdown_exec
 from markdown_exec import ExecutionError, base_format, code_block
+from markupsafe import Markup
 
 import exec_worker  # standard library only: no torch here (MkDocs puts hooks/ on sys.path while loading)
 
@@ -251,9 +251,19 @@ class Runner:
 
 
 runner = Runner()
-markdown_exec.formatters["python"] = markdown_exec.formatters["py"] = partial(
-    base_format, language="python", run=runner.run
-)
+
+
+def format_block(**options):
+    """markdown-exec's rendering; an output shown without its source (no `source=` option) is wrapped in
+    <div class="exec-output">, as one shown with it sits in <div class="result">: every executed output is
+    findable in the built page (tests, scripts/output_diff.py), the reader sees no difference."""
+    rendered = base_format(language="python", run=runner.run, **options)
+    if options.get("source") or not rendered:
+        return rendered
+    return Markup(f'<div class="exec-output">{rendered}</div>')  # noqa: S704 (markdown-exec's own HTML)
+
+
+markdown_exec.formatters["python"] = markdown_exec.formatters["py"] = format_block
 
 
 def on_pre_build(config, **_):

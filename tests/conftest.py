@@ -83,6 +83,11 @@ def figure_bytes(img) -> tuple[str, bytes]:
     return target.suffix.lstrip("."), target.read_bytes()
 
 
+# Where a page's executed outputs are: markdown-exec's result beside the source shown with it, or, for a
+# block shown without its source, the wrapper hooks/exec_isolated.py puts around the output alone.
+OUTPUT_BLOCKS = "article .result, article .exec-output"
+
+
 def outputs(soup: BeautifulSoup) -> str:
-    """The text of every executed output block on a page (markdown-exec's results), joined."""
-    return "\n".join(node.get_text() for node in soup.select("article .result"))
+    """The text of every executed output block on a page, joined (the page's own prose never counts)."""
+    return "\n".join(node.get_text() for node in soup.select(OUTPUT_BLOCKS))
