@@ -48,9 +48,22 @@ def mkdocs_build(site_dir: Path, *, cwd: Path = ROOT, env: dict | None = None, c
     )
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--built-site",
+        metavar="DIR",
+        help="test this strict build instead of making one (`make check` passes the build it has just made)",
+    )
+
+
 @pytest.fixture(scope="session")
-def site(tmp_path_factory) -> Path:
-    """The whole site, built strictly with an empty execution cache, so every block really runs."""
+def site(tmp_path_factory, request) -> Path:
+    """The whole site, built strictly with an empty execution cache, so every block really runs
+    (or the build given with --built-site)."""
+    given = request.config.getoption("--built-site")
+    if given:
+        assert (Path(given) / "index.html").is_file(), f"--built-site {given}: no built site there"
+        return Path(given)
     base = tmp_path_factory.mktemp("build")
     result = mkdocs_build(base / "site", env={"DOCS_EXEC_CACHE": str(base / "cache")})
     assert result.returncode == 0, result.stderr[-5000:]

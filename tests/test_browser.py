@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from browsing import launch, new_context, run_search, screenshot, serve, settle
 from mkdocs.config import load_config
 from playwright.sync_api import sync_playwright
 
-from conftest import ROOT, mkdocs_build
+from conftest import BIN, ROOT
 
 CJK = "\u4e00-\u9fff"
 # Words a reader of these notes looks for; the test keeps those the built index really holds mid-sentence.
@@ -288,11 +290,25 @@ def test_downloaded_notebook_executes(site, browser, base, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def offline_site(tmp_path_factory) -> Path:
-    target = tmp_path_factory.mktemp("offline") / "site-offline"
-    result = mkdocs_build(target, config="mkdocs-offline.yml")
-    assert result.returncode == 0, result.stderr[-5000:]
-    return target
+def offline_site(site, tmp_path_factory) -> Path:
+    """`make offline` as the README gives it, in a copy of the site's sources (the execution cache is the
+    session build's, so this renders only): the variant lands in site-offline/, whole, with no partial left."""
+    root = tmp_path_factory.mktemp("offline") / "repo"
+    for name in ("docs", "snippets", "hooks", "overrides"):
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("mkdocs.yml", "mkdocs-offline.yml", "Makefile"):
+        shutil.copy2(ROOT / name, root / name)
+    (root / ".venv").symlink_to(BIN.parent)
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-o", ".venv/.installed", "offline"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    assert not (root / "site-offline.partial").exists()
+    return root / "site-offline"
 
 
 def test_offline_variant_opens_from_disk_and_searches(offline_site, browser):
