@@ -11,11 +11,12 @@ import warnings
 from importlib.resources import files
 
 import matplotlib.pyplot as plt
+import noto_cjk_sans_otc  # imported (not only named) so that a downloaded notebook installs it where missing
 from matplotlib import font_manager
 
 # Chinese text in figures: the Noto Sans CJK SC face of the Noto Sans CJK collection (SIL Open Font License),
 # shipped by the noto-cjk-sans-otc package (no system font needed).
-font_manager.fontManager.addfont(str(files("noto_cjk_sans_otc") / "NotoSansCJK-Regular.ttc"))
+font_manager.fontManager.addfont(str(files(noto_cjk_sans_otc) / "NotoSansCJK-Regular.ttc"))
 # A glyph missing from the font fails the build instead of drawing empty boxes.
 warnings.filterwarnings("error", message=r"Glyph \d+ .* missing from font")
 plt.rcParams.update(
