@@ -6,6 +6,7 @@ import contextlib
 import functools
 import http.server
 import io
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,11 +72,18 @@ class _Site(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """A browser that drops a connection it no longer needs is no error of the site."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @contextlib.contextmanager
 def serve(folder: Path, prefix: str = "/"):
     """The folder over HTTP on 127.0.0.1, on a free port, under `prefix`; yields the site's base URL."""
     handler = type("Handler", (_Site,), {"prefix": prefix})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
+    server = _Server(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
