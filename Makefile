@@ -11,17 +11,32 @@ NOTES_STAMP := $(NOTES_VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-$(STAMP): requirements.txt requirements-dev.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
-	touch $@
+# Locked, hashed requirements (README.md, 依赖与锁定): each environment is a hashed lock of PyPI packages
+# plus a lock of its PyTorch packages, which come from one index only, never mixed with another. By default
+# that is PyPI (the only index some machines reach; its Linux wheels are CUDA builds: pytorch-*-pypi.txt);
+# with PYTORCH_INDEX_URL set (the GitHub workflows set PyTorch's CPU index) it is that index (pytorch-*-cpu.txt).
+PYTORCH_INDEX_URL ?=
+# What `make setup` puts into .venv: dev (build, tests and lint: the default) or current (only what the build
+# needs: the Pages workflow).
+LOCK ?= dev
+pytorch_lock = requirements/pytorch-$(1)-$(if $(PYTORCH_INDEX_URL),cpu,pypi).txt
 
-$(NOTES_STAMP): requirements-notes.txt
-	test -x $(NOTES_VENV)/bin/python || $(PYTHON) -m venv $(NOTES_VENV)
-	$(NOTES_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(NOTES_VENV)/bin/python -m pip install --quiet -r requirements-notes.txt
-	touch $@
+# $(call install,VENV,LOCK,ENVIRONMENT): create VENV, install LOCK (hashes required), then the ENVIRONMENT's
+# PyTorch packages from their index; `pip check` proves the two parts fit together.
+define install
+	test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install --quiet --require-hashes --no-deps -r $(2)
+	$(1)/bin/python -m pip install --quiet --no-deps $(if $(PYTORCH_INDEX_URL),--index-url $(PYTORCH_INDEX_URL)) \
+		-r $(call pytorch_lock,$(3))
+	$(1)/bin/python -m pip check
+	touch $(1)/.installed
+endef
+
+$(STAMP): requirements/$(LOCK).txt $(call pytorch_lock,current)
+	$(call install,$(VENV),requirements/$(LOCK).txt,current)
+
+$(NOTES_STAMP): requirements/notes.txt $(call pytorch_lock,notes)
+	$(call install,$(NOTES_VENV),requirements/notes.txt,notes)
 
 .PHONY: help
 help: ## list the tasks
@@ -54,6 +69,29 @@ build-cold: ## strict build with empty execution caches (every block and noteboo
 .PHONY: test
 test: $(STAMP) $(NOTES_STAMP) ## set up, then run the whole test suite
 	$(BIN)/python -m pytest
+
+.PHONY: check
+check: $(STAMP) ## before a pull request (about a minute): lint, strict build, and the tests of the pages you changed
+	$(BIN)/python scripts/check.py
+
+# uv writes the locks: the same resolution wherever it runs (Linux x86-64, CPython 3.11, the CI machines).
+UV ?= $(BIN)/uv
+LOCK_FLAGS := --quiet --generate-hashes --python-version 3.11.7 --python-platform x86_64-manylinux_2_28
+PYPI_ONLY := --excludes requirements/exclude-cuda.txt --no-emit-package torch --no-emit-package torchvision
+
+.PHONY: lock
+lock: ## re-lock requirements/*.txt after editing requirements/*.in (PyPI; PYTORCH_INDEX_URL=… for the CPU locks)
+	$(UV) pip compile $(LOCK_FLAGS) $(PYPI_ONLY) requirements/current.in -o requirements/current.txt
+	$(UV) pip compile $(LOCK_FLAGS) $(PYPI_ONLY) requirements/dev.in -o requirements/dev.txt
+	$(UV) pip compile $(LOCK_FLAGS) $(PYPI_ONLY) requirements/notes.in -o requirements/notes.txt
+	$(UV) pip compile $(LOCK_FLAGS) -c requirements/current.txt requirements/pytorch-current.in \
+		-o requirements/pytorch-current-pypi.txt
+	$(UV) pip compile $(LOCK_FLAGS) -c requirements/notes.txt requirements/pytorch-notes.in \
+		-o requirements/pytorch-notes-pypi.txt
+	$(if $(PYTORCH_INDEX_URL),$(UV) pip compile $(LOCK_FLAGS) --no-deps --index-url $(PYTORCH_INDEX_URL) \
+		requirements/pytorch-current.in -o requirements/pytorch-current-cpu.txt)
+	$(if $(PYTORCH_INDEX_URL),$(UV) pip compile $(LOCK_FLAGS) --no-deps --index-url $(PYTORCH_INDEX_URL) \
+		requirements/pytorch-notes.in -o requirements/pytorch-notes-cpu.txt)
 
 .PHONY: clean
 clean: ## remove the built site and the caches (keeps .venv)

@@ -23,9 +23,9 @@ from pathlib import Path
 
 PACKAGES = ("torch", "torchvision", "numpy", "matplotlib")
 # What the pages are made from: a change here that is not committed is marked 未提交 on every page.
-INPUTS = ("docs", "snippets", "hooks", "overrides", "mkdocs.yml", "requirements.txt", "requirements-notes.txt")
+INPUTS = ("docs", "snippets", "hooks", "overrides", "mkdocs.yml", "requirements")
 # Also change what a notebook prints or draws, without being named on the page.
-NOTEBOOK_PACKAGES = ("pillow", "mplfonts", "ipykernel", "nbconvert", "nbclient")
+NOTEBOOK_PACKAGES = ("pillow", "noto-cjk-sans-otc", "ipykernel", "nbconvert", "nbclient")
 
 
 def git(root: Path, *args: str) -> str | None:

@@ -39,7 +39,7 @@ ENVIRONMENTS = (
     Environment("current", ".venv", "当前版本"),
 )
 # Everything whose version can change what a snippet prints: the cache key of every block includes them.
-PACKAGES = ("torch", "torchvision", "numpy", "matplotlib", "pillow", "mplfonts")
+PACKAGES = ("torch", "torchvision", "numpy", "matplotlib", "pillow", "noto-cjk-sans-otc")
 
 
 # -- Environments ---------------------------------------------------------------------------------------

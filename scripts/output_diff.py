@@ -3,8 +3,9 @@
     python scripts/output_diff.py BASE_SITE HEAD_SITE [--base-label main] [--base-note TEXT] >> "$GITHUB_STEP_SUMMARY"
 
 A page is a built HTML file with an `<article>`. Its executed outputs are markdown-exec's result blocks
-(`article .result`, compared as text) and its figures (`article img.figure`, compared by a hash of their
-data URI). The summary lists the pages added, removed and changed, with a short unified diff of the
+(`.result`, beside a source shown with them) and the outputs shown without their source (`.exec-output`,
+hooks/exec_isolated.py), compared as text, and its figures (`img.figure`), compared by a hash of their bytes:
+the file beside the page that the build wrote (hooks/figures.py) or the data: URI of a small one. The summary lists the pages added, removed and changed, with a short unified diff of the
 changed text outputs (truncated), for a pull request's reviewers. When the base could not be built
 (BASE_SITE missing or empty), `--base-note` says why and only the head's pages are listed.
 """
@@ -12,6 +13,7 @@ changed text outputs (truncated), for a pull request's reviewers. When the base 
 from __future__ import annotations
 
 import argparse
+import base64
 import difflib
 import hashlib
 import re
@@ -61,6 +63,16 @@ def block_text(block) -> str:
     return text.strip("\n")
 
 
+def figure_digest(folder: Path, source: str) -> str:
+    """A short hash of a figure's bytes: the file the src names beside the page, or the data: URI's payload."""
+    if source.startswith("data:"):
+        data = base64.b64decode(source.split(",", 1)[1])
+    else:
+        target = folder / source
+        data = target.read_bytes() if target.is_file() else f"missing: {source}".encode()
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
 def read_site(folder: Path) -> dict[str, Page]:
     """Every page of a built site (HTML files with an <article>) and its executed outputs."""
     pages: dict[str, Page] = {}
@@ -72,11 +84,10 @@ def read_site(folder: Path) -> dict[str, Page]:
         if article is None:
             continue
         page = Page()
-        for block in article.select(".result"):
+        for block in article.select(".result, .exec-output"):
             page.results.append(block_text(block))
         for image in article.select("img.figure"):
-            source = image.get("src", "")
-            page.figures.append(Figure(image.get("alt", ""), hashlib.sha256(source.encode()).hexdigest()[:12]))
+            page.figures.append(Figure(image.get("alt", ""), figure_digest(path.parent, image.get("src", ""))))
         pages[page_name(path.relative_to(folder))] = page
     return pages
 

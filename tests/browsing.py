@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import io
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,19 +33,61 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
+class _Site(http.server.SimpleHTTPRequestHandler):
+    """A built site as GitHub Pages serves it: under its path (`/REPO/` for a project page, `/` for a user page),
+    with the site's 404.html and status 404 for anything else. It names itself to LinkChecker (the
+    `LinkChecker` response header), which then checks as fast as asked instead of pausing between requests."""
+
+    prefix = "/"
+
+    def send_head(self):
+        path = self.path.split("?", 1)[0].split("#", 1)[0]
+        if path.startswith(self.prefix):
+            target = Path(self.translate_path("/" + path[len(self.prefix) :]))
+            if target.is_dir() and (target / "index.html").is_file() and not path.endswith("/"):
+                self.send_response(301)  # as Pages does: a folder's address ends with a slash
+                self.send_header("Location", path + "/")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
+            if target.is_file() or (target.is_dir() and (target / "index.html").is_file()):
+                self.path = "/" + self.path[len(self.prefix) :]
+                return super().send_head()
+        return self._not_found()
+
+    def _not_found(self):
+        page = Path(self.directory) / "404.html"
+        body = page.read_bytes() if page.is_file() else b"not found"
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
+
+    def end_headers(self):
+        self.send_header("LinkChecker", "allow")
+        super().end_headers()
+
     def log_message(self, *args):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """A browser that drops a connection it no longer needs is no error of the site."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @contextlib.contextmanager
-def serve(folder: Path):
-    """The folder over HTTP on 127.0.0.1, on a free port; yields the base URL."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
+def serve(folder: Path, prefix: str = "/"):
+    """The folder over HTTP on 127.0.0.1, on a free port, under `prefix`; yields the site's base URL."""
+    handler = type("Handler", (_Site,), {"prefix": prefix})
+    server = _Server(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/"
+        yield f"http://127.0.0.1:{server.server_port}{prefix}"
     finally:
         server.shutdown()
         server.server_close()
@@ -95,3 +139,29 @@ def screenshot(page, name: str, full_page: bool = False) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def settle(page) -> None:
+    """The page has loaded, its fonts are ready and KaTeX has typeset every formula (or failed visibly):
+    waited for as conditions, never as a fixed time. Transitions are switched off, so what a test measures
+    next is the final state, not a frame of an animation."""
+    page.wait_for_load_state("networkidle")
+    page.add_style_tag(content="*, *::before, *::after { transition: none !important; animation: none !important; }")
+    page.wait_for_function(
+        """() => document.readyState === 'complete' && document.fonts.status === 'loaded'
+            && [...document.querySelectorAll('.arithmatex')].every(e => e.querySelector('.katex, .katex-error'))""",
+        timeout=15000,
+    )
+
+
+def run_search(page, query: str) -> list[str]:
+    """Type a query into Material's search box; the hrefs of the results once there are any."""
+    opener = page.locator("label.md-header__button[for='__search']").first
+    if opener.is_visible():  # narrow screens: the search button opens the field
+        opener.click()
+    field = page.locator("input.md-search__input")
+    field.click()
+    field.fill(query)
+    field.press("End")  # Material searches on key events: fill() alone changes nothing
+    page.wait_for_function("document.querySelectorAll('.md-search-result__item').length > 0", timeout=15000)
+    return page.eval_on_selector_all(".md-search-result__item > a", "links => links.map(a => a.getAttribute('href'))")

@@ -16,6 +16,25 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+# Variables that change what a build writes or where it keeps its cache. A developer may have any of them
+# exported (REPO_URL for a preview, DOCS_EXEC_CACHE=off…): the tests start from none of them, and each test
+# that wants one says so.
+BUILD_VARIABLES = re.compile(r"^(DOCS_.+|SITE_URL|REPO_URL|EDIT_URI|SOURCE_DATE_EPOCH|PYTHONPATH)$")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clean_build_environment(tmp_path_factory):
+    """No exported build variable reaches a test, and no build writes into the developer's .cache/exec:
+    a build that names no cache uses this session's own (the `site` fixture's once it is built)."""
+    saved = dict(os.environ)
+    for name in [name for name in os.environ if BUILD_VARIABLES.match(name)]:
+        del os.environ[name]
+    os.environ["DOCS_EXEC_CACHE"] = str(tmp_path_factory.mktemp("exec-cache"))
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 def mkdocs_build(site_dir: Path, *, cwd: Path = ROOT, env: dict | None = None, config: str = "mkdocs.yml"):
     """Run a real strict build; return the finished process (the caller checks returncode and output)."""
     full_env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})}
@@ -29,12 +48,28 @@ def mkdocs_build(site_dir: Path, *, cwd: Path = ROOT, env: dict | None = None, c
     )
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--built-site",
+        metavar="DIR",
+        help="test this strict build instead of making one (`make check` passes the build it has just made)",
+    )
+
+
 @pytest.fixture(scope="session")
-def site(tmp_path_factory) -> Path:
-    """The whole site, built strictly with an empty execution cache, so every block really runs."""
+def site(tmp_path_factory, request) -> Path:
+    """The whole site, built strictly with an empty execution cache, so every block really runs
+    (or the build given with --built-site)."""
+    given = request.config.getoption("--built-site")
+    if given:
+        assert (Path(given) / "index.html").is_file(), f"--built-site {given}: no built site there"
+        return Path(given)
     base = tmp_path_factory.mktemp("build")
     result = mkdocs_build(base / "site", env={"DOCS_EXEC_CACHE": str(base / "cache")})
     assert result.returncode == 0, result.stderr[-5000:]
+    # Later full builds (the file:// variant, the Pages variants) test what they render, not execution again:
+    # they start from this build's cache, which holds outputs of the very same sources and versions.
+    os.environ["DOCS_EXEC_CACHE"] = str(base / "cache")
     return base / "site"
 
 
@@ -61,6 +96,11 @@ def figure_bytes(img) -> tuple[str, bytes]:
     return target.suffix.lstrip("."), target.read_bytes()
 
 
+# Where a page's executed outputs are: markdown-exec's result beside the source shown with it, or, for a
+# block shown without its source, the wrapper hooks/exec_isolated.py puts around the output alone.
+OUTPUT_BLOCKS = "article .result, article .exec-output"
+
+
 def outputs(soup: BeautifulSoup) -> str:
-    """The text of every executed output block on a page (markdown-exec's results), joined."""
-    return "\n".join(node.get_text() for node in soup.select("article .result"))
+    """The text of every executed output block on a page, joined (the page's own prose never counts)."""
+    return "\n".join(node.get_text() for node in soup.select(OUTPUT_BLOCKS))

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
-from browsing import launch, new_context, screenshot, serve
+from browsing import launch, new_context, run_search, screenshot, serve, settle
 from mkdocs.config import load_config
 from playwright.sync_api import sync_playwright
 
-from conftest import ROOT, mkdocs_build
+from conftest import BIN, ROOT
 
 CJK = "\u4e00-\u9fff"
 # Words a reader of these notes looks for; the test keeps those the built index really holds mid-sentence.
@@ -57,11 +59,6 @@ def browser():
 def base(site):
     with serve(site) as url:
         yield url
-
-
-def settle(page) -> None:
-    page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(150)  # KaTeX and Material's components run on load
 
 
 # -- Every page ------------------------------------------------------------------------------------------
@@ -134,19 +131,6 @@ def search_queries(site: Path) -> dict[str, set[str]]:
     return queries
 
 
-def run_search(page, query: str) -> list[str]:
-    opener = page.locator("label.md-header__button[for='__search']").first
-    if opener.is_visible():  # narrow screens: the search button opens the field
-        opener.click()
-    field = page.locator("input.md-search__input")
-    field.click()
-    field.fill(query)
-    field.press("End")  # Material searches on key events: fill() alone changes nothing
-    page.wait_for_function("document.querySelectorAll('.md-search-result__item').length > 0", timeout=15000)
-    hrefs = page.eval_on_selector_all(".md-search-result__item > a", "links => links.map(a => a.getAttribute('href'))")
-    return hrefs
-
-
 def result_pages(hrefs: list[str], base: str) -> set[str]:
     return {re.sub(r"[?#].*$", "", href).removeprefix(base).removesuffix("index.html") for href in hrefs}
 
@@ -163,7 +147,6 @@ def test_chinese_search_finds_the_pages(site, browser, base):
         settle(page)
         found = result_pages(run_search(page, query), base)
         if first:
-            page.wait_for_timeout(300)
             screenshot(page, "search-results")
             first = False
         if not expected & found or (len(expected) <= 3 and not expected <= found):
@@ -218,11 +201,9 @@ def test_palette_toggle_switches_scheme_and_stays_readable(site, browser, base):
     light = {name: contrast(page, sel) for name, sel in (("text", "article p"), ("code", "article pre code"))}
     page.locator("form[data-md-component='palette'] label:visible").first.click()
     page.wait_for_function(f"{scheme} === 'slate'")
-    page.wait_for_timeout(300)
     screenshot(page, "dark")
     if figure_page:
         page.locator("img.figure").first.scroll_into_view_if_needed()
-        page.wait_for_timeout(200)
         screenshot(page, "dark-figure")
     dark = {name: contrast(page, sel) for name, sel in (("text", "article p"), ("code", "article pre code"))}
     # A figure keeps its opaque white card in the dark palette (it is drawn so), with rounded corners.
@@ -263,8 +244,7 @@ def test_phone_drawer_opens_and_no_page_is_wider_than_the_screen(site, browser, 
     screenshot(page, "phone")
     page.locator("label.md-header__button[for='__drawer']").click()
     page.wait_for_function("document.getElementById('__drawer').checked")
-    page.wait_for_timeout(400)  # the drawer slides in
-    box = page.locator(".md-sidebar--primary").bounding_box()
+    box = page.locator(".md-sidebar--primary").bounding_box()  # transitions are off (settle): no slide to wait for
     screenshot(page, "phone-drawer")
     context.close()
     assert box and box["x"] >= -1 and box["width"] > 200, box
@@ -310,11 +290,25 @@ def test_downloaded_notebook_executes(site, browser, base, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def offline_site(tmp_path_factory) -> Path:
-    target = tmp_path_factory.mktemp("offline") / "site-offline"
-    result = mkdocs_build(target, config="mkdocs-offline.yml")
-    assert result.returncode == 0, result.stderr[-5000:]
-    return target
+def offline_site(site, tmp_path_factory) -> Path:
+    """`make offline` as the README gives it, in a copy of the site's sources (the execution cache is the
+    session build's, so this renders only): the variant lands in site-offline/, whole, with no partial left."""
+    root = tmp_path_factory.mktemp("offline") / "repo"
+    for name in ("docs", "snippets", "hooks", "overrides"):
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("mkdocs.yml", "mkdocs-offline.yml", "Makefile"):
+        shutil.copy2(ROOT / name, root / name)
+    (root / ".venv").symlink_to(BIN.parent)
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-o", ".venv/.installed", "offline"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    assert not (root / "site-offline.partial").exists()
+    return root / "site-offline"
 
 
 def test_offline_variant_opens_from_disk_and_searches(offline_site, browser):
@@ -326,7 +320,6 @@ def test_offline_variant_opens_from_disk_and_searches(offline_site, browser):
     page.goto(note.as_uri())
     settle(page)
     hrefs = run_search(page, "交叉熵")
-    page.wait_for_timeout(300)
     screenshot(page, "offline-search")
     # A result opens over file:// too.
     page.locator(".md-search-result__item > a").first.click()

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import filecmp
-import functools
-import http.server
 import os
 import re
+import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 import yaml
+from browsing import serve
 
 from conftest import BIN, ROOT
 from scratch import make_build, page_with_blocks, scratch_repo
@@ -21,12 +20,32 @@ from scratch import make_build, page_with_blocks, scratch_repo
 PLANTED = "ghp_PLANTEDfakeTOKEN0123456789abcdefXYZ"
 
 
+def worktree_onto(clone: Path) -> None:
+    """The working tree's uncommitted state onto a clone of HEAD: its changed and new files (those git does not
+    ignore) copied, its deleted files deleted. The clone then builds from the very sources of the session's
+    build, at the same commit, marked uncommitted (未提交) exactly when the working tree is."""
+
+    def listed(*options: str) -> list[str]:
+        out = subprocess.run(["git", "ls-files", "-z", *options], cwd=ROOT, capture_output=True, check=True).stdout
+        return [name for name in out.decode().split("\0") if name]
+
+    for name in listed("--cached", "--others", "--exclude-standard"):
+        source = ROOT / name
+        if source.is_file() and not source.is_symlink():
+            (clone / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, clone / name)
+    for name in listed("--deleted"):
+        (clone / name).unlink(missing_ok=True)
+
+
 @pytest.fixture(scope="module")
 def offline_clone_site(tmp_path_factory) -> Path:
-    """A fresh clone of HEAD, built with an empty cache inside a network namespace with no network at all."""
+    """A fresh clone (HEAD and the working tree's changes), built with an empty cache inside a network
+    namespace with no network at all."""
     base = tmp_path_factory.mktemp("offline")
     clone = base / "clone"
     subprocess.run(["git", "clone", "--quiet", "--no-local", str(ROOT), str(clone)], check=True)
+    worktree_onto(clone)
     (clone / ".venv").symlink_to(ROOT / ".venv")
     probe = subprocess.run(
         ["unshare", "-rn", sys.executable, "-c", "import socket; socket.create_connection(('1.1.1.1', 53), timeout=3)"],
@@ -56,7 +75,8 @@ def test_build_needs_no_network(offline_clone_site: Path):
 
 
 def test_two_clean_builds_are_byte_identical(site: Path, offline_clone_site: Path):
-    """The session build (working tree) and a fresh clone's offline build: the same files, the same bytes."""
+    """The session build (working tree) and a fresh clone's offline build of the same sources, each executing
+    every block from an empty cache: the same files, the same bytes."""
 
     def differences(left: Path, right: Path, comparison: filecmp.dircmp) -> list[str]:
         found = [f"only in one build: {name}" for name in comparison.left_only + comparison.right_only]
@@ -100,33 +120,23 @@ def test_snippets_see_no_secret(tmp_path):
     assert "PATH" in html  # the snippet really printed its environment
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 def test_linkchecker_finds_no_broken_link_or_anchor(site: Path, tmp_path: Path):
-    """A third-party checker (LinkChecker, with its anchor check) over the built site served on loopback."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    """A third-party checker (LinkChecker, with its anchor check) over the built site served on loopback.
+    The server names itself to LinkChecker (browsing.serve), so it checks at the rate asked for here instead
+    of pausing a third of a second before each request."""
     config = tmp_path / "linkcheckerrc"
-    config.write_text("[filtering]\ncheckextern=0\n[AnchorCheck]\n[output]\nstatus=0\n", encoding="utf-8")
-    try:
+    config.write_text(
+        "[checking]\nmaxrequestspersecond=1000\n[filtering]\ncheckextern=0\n[AnchorCheck]\n[output]\nstatus=0\n",
+        encoding="utf-8",
+    )
+    with serve(site) as base:
         result = subprocess.run(
-            [
-                str(BIN / "linkchecker"),
-                "--config",
-                str(config),
-                "--no-warnings",
-                f"http://127.0.0.1:{server.server_port}/",
-            ],
+            [str(BIN / "linkchecker"), "--config", str(config), "--no-warnings", base],
             capture_output=True,
             text=True,
             check=False,
             timeout=600,
         )
-    finally:
-        server.shutdown()
     assert result.returncode == 0, result.stdout[-5000:]
     checked = re.search(r"(\d+) links in (\d+) URLs checked", result.stdout)
     assert checked, result.stdout[-2000:]
@@ -152,8 +162,9 @@ def test_workflows_and_dependabot_validate_against_their_schemas():
 
 
 def test_zizmor_reports_no_finding():
+    """zizmor's strictest persona (pedantic): no finding in any workflow or in dependabot.yml."""
     result = subprocess.run(
-        [str(BIN / "zizmor"), "--offline", "--format", "plain", str(ROOT / ".github")],
+        [str(BIN / "zizmor"), "--offline", "--persona", "pedantic", "--format", "plain", str(ROOT / ".github")],
         capture_output=True,
         text=True,
         check=False,
@@ -185,3 +196,88 @@ def test_least_privilege_and_pinned_actions():
         concurrency = workflow.get("concurrency", {})
         if "deploy" in workflow["jobs"]:
             assert concurrency.get("cancel-in-progress") is False
+
+
+# -- Locked requirements ----------------------------------------------------------------------------------
+
+REQUIREMENTS = ROOT / "requirements"
+PIN = re.compile(r"^([A-Za-z0-9_.-]+)==(\S+?)(?: \\)?$", re.M)
+
+
+def norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pins(path: Path) -> dict[str, str]:
+    return {norm(name): version for name, version in PIN.findall(path.read_text(encoding="utf-8"))}
+
+
+def direct_pins(path: Path) -> dict[str, str]:
+    """An .in file's own pins and those of the .in files it includes (-r)."""
+    found = pins(path)
+    for included in re.findall(r"^-r (\S+\.in)$", path.read_text(encoding="utf-8"), re.M):
+        found |= direct_pins(path.parent / included)
+    return found
+
+
+def entries(path: Path) -> dict[str, list[str]]:
+    """A lock's packages and the hashes given for each."""
+    blocks = re.split(r"\n(?=[A-Za-z0-9])", path.read_text(encoding="utf-8"))
+    return {
+        norm(block.split("==", 1)[0]): re.findall(r"--hash=sha256:([0-9a-f]{64})", block)
+        for block in blocks
+        if PIN.match(block)
+    }
+
+
+LOCKS = {  # lock: (its .in, holds PyTorch packages)
+    "current.txt": ("current.in", False),
+    "dev.txt": ("dev.in", False),
+    "notes.txt": ("notes.in", False),
+    "pytorch-current-pypi.txt": ("pytorch-current.in", True),
+    "pytorch-notes-pypi.txt": ("pytorch-notes.in", True),
+}
+
+
+@pytest.mark.parametrize("lock", sorted(LOCKS))
+def test_lock_is_hashed_and_follows_its_in_file(lock):
+    source, with_pytorch = LOCKS[lock]
+    locked = entries(REQUIREMENTS / lock)
+    assert len(locked) >= 3, lock
+    unhashed = [name for name, hashes in locked.items() if not hashes]
+    assert not unhashed, f"{lock}: no hash for {unhashed}"
+    wanted = direct_pins(REQUIREMENTS / source)
+    locked_versions = pins(REQUIREMENTS / lock)
+    stale = {
+        name: (version, locked_versions.get(name))
+        for name, version in wanted.items()
+        if (with_pytorch or name not in {"torch", "torchvision"}) and locked_versions.get(name) != version
+    }
+    assert not stale, f"{lock} does not follow {source}: run `make lock` ({stale})"
+    pytorch_and_cuda = {
+        n for n in locked if n in {"torch", "torchvision", "triton"} or n.startswith(("nvidia-", "cuda-"))
+    }
+    if with_pytorch:
+        assert {"torch", "torchvision"} <= pytorch_and_cuda
+    else:  # PyTorch packages come from their own lock and their own index, never from this one
+        assert not pytorch_and_cuda, f"{lock}: {sorted(pytorch_and_cuda)}"
+
+
+@pytest.mark.parametrize("environment", ["current", "notes"])
+def test_pytorch_cpu_lock_pins_what_the_in_file_pins(environment):
+    assert pins(REQUIREMENTS / f"pytorch-{environment}-cpu.txt") == pins(REQUIREMENTS / f"pytorch-{environment}.in")
+
+
+def test_no_workflow_merges_package_indexes():
+    """PyTorch's index is only ever given as *the* index of the PyTorch install step (PYTORCH_INDEX_URL,
+    used with --index-url), never added next to PyPI, where any package name could come from either."""
+    given = set()
+    for path in WORKFLOWS:
+        text = path.read_text(encoding="utf-8")
+        assert "EXTRA_INDEX" not in text.upper() and "extra-index-url" not in text, path.name
+        for job in yaml.safe_load(text)["jobs"].values():
+            for env in [job.get("env", {}), *(step.get("env", {}) for step in job.get("steps", []))]:
+                names = {name for name in env if "INDEX" in name}
+                assert names <= {"PYTORCH_INDEX_URL"}, (path.name, names)
+                given |= {env[name] for name in names}
+    assert len(given) == 1, given  # one index for PyTorch, the same in every workflow

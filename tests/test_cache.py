@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
-import time
+import threading
 from pathlib import Path
 
 from conftest import BIN
@@ -126,33 +127,39 @@ def test_serve_prose_edit_runs_no_code_and_snippet_edit_runs_one_page(tmp_path):
     root = two_pages(tmp_path)
     build(root)  # fills the cache, as an earlier serve session would have
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "DOCS_EXEC_CACHE": str(root / ".cache" / "exec")}
-    log = tmp_path / "serve.log"
-    with log.open("w") as sink:
-        server = subprocess.Popen(
-            [str(BIN / "mkdocs"), "serve", "--dev-addr", "127.0.0.1:0", "--livereload"],
-            cwd=root,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    server = subprocess.Popen(
+        [str(BIN / "mkdocs"), "serve", "--dev-addr", "127.0.0.1:0", "--livereload"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in server.stdout], daemon=True).start()
+    seen: list[str] = []
+
+    def wait_for(text: str) -> str:
+        """The next log line holding `text` (each line is read as mkdocs writes it: no polling)."""
+        while True:
+            try:
+                line = lines.get(timeout=180)
+            except queue.Empty:
+                raise AssertionError("".join(seen)[-3000:]) from None
+            seen.append(line)
+            if text in line:
+                return line
+
     try:
-
-        def wait_for(count: int) -> list[str]:
-            deadline = time.monotonic() + 180
-            while time.monotonic() < deadline:
-                lines = [line for line in log.read_text().splitlines() if "python blocks" in line]
-                if len(lines) >= count:
-                    return lines
-                time.sleep(0.5)
-            raise AssertionError(log.read_text()[-3000:])
-
-        assert "executed 0 python blocks" in wait_for(1)[0]
+        assert "executed 0 python blocks" in wait_for("python blocks")
+        # mkdocs starts its file watcher, then says so: only an edit made after this line is seen.
+        wait_for("Watching paths for changes")
         page = root / "docs/demo/one.md"
         page.write_text(page.read_text(encoding="utf-8") + "\n只改了文字。\n", encoding="utf-8")
-        assert "executed 0 python blocks" in wait_for(2)[1]
+        assert "executed 0 python blocks" in wait_for("python blocks")
         (root / "snippets/demo/two.py").write_text(SNIPPET.format(seed=5, factor=7), encoding="utf-8")
-        third = wait_for(3)[2]
+        third = wait_for("python blocks")
         assert "executed 1 python blocks" in third and "3 taken from the cache" in third
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -158,8 +158,3 @@ def test_refuses_and_writes_nothing(tmp_path, args, message):
     assert made.returncode == 1 and message in made.stderr, made.stderr
     assert sorted(p.relative_to(root) for p in root.rglob("*")) == files
     assert (root / "mkdocs.yml").read_bytes() == config and page.read_bytes() == page_text
-
-
-def test_make_help_lists_new_note():
-    listed = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    assert re.search(r"^  make new-note +\S", listed, re.M), listed

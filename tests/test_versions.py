@@ -33,9 +33,11 @@ def torch_version(env: str) -> str:
 
 
 def test_the_two_environments_are_the_pinned_ones():
-    """The notes' environment runs torch 2.3 with NumPy 1.26; the current one what requirements.txt pins."""
+    """The notes' environment runs torch 2.3 with NumPy 1.26; the current one what requirements/pytorch-current.in pins."""
     pins = dict(
-        line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith("torch==")
+        line.split("==")
+        for line in (ROOT / "requirements/pytorch-current.in").read_text().splitlines()
+        if line.startswith("torch==")
     )
     versions = {
         env: json.loads(

@@ -8,14 +8,15 @@ A page includes the section below in a block without source; its snippet file ru
 import base64
 import io
 import warnings
-from pathlib import Path
+from importlib.resources import files
 
 import matplotlib.pyplot as plt
-import mplfonts
+import noto_cjk_sans_otc  # imported (not only named) so that a downloaded notebook installs it where missing
 from matplotlib import font_manager
 
-# Chinese text in figures: Noto Sans CJK SC, shipped by the mplfonts package (no system font needed).
-font_manager.fontManager.addfont(str(Path(mplfonts.__file__).parent / "fonts" / "NotoSansCJKsc-Regular.otf"))
+# Chinese text in figures: the Noto Sans CJK SC face of the Noto Sans CJK collection (SIL Open Font License),
+# shipped by the noto-cjk-sans-otc package (no system font needed).
+font_manager.fontManager.addfont(str(files(noto_cjk_sans_otc) / "NotoSansCJK-Regular.ttc"))
 # A glyph missing from the font fails the build instead of drawing empty boxes.
 warnings.filterwarnings("error", message=r"Glyph \d+ .* missing from font")
 plt.rcParams.update(

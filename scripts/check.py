@@ -1,0 +1,131 @@
+"""`make check`: the quick loop before a pull request, about a minute with a warm execution cache.
+
+1. lint: the checks of `make lint` (pre-commit) on the files changed since the branch left main;
+2. build: a strict build with the execution cache (only changed code runs again), into .cache/check/site;
+3. tests of what changed, run against that build: the page tests (tests/test_pages_*.py …) that name a changed
+   page, each changed snippet run on its own, and changed test files. A change to shared parts (hooks, theme,
+   mkdocs.yml, snippets/_shared) selects every page test.
+
+`make test` remains the whole suite (cold build, browser, integrity); CI runs it on every pull request.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SITE = ROOT / ".cache" / "check" / "site"
+PAGE_TESTS = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").glob("test_page*.py"))
+SHARED = ("hooks/", "overrides/", "snippets/_shared/", "mkdocs.yml", "requirements/", "tests/conftest.py")
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+
+
+def changed_files() -> list[str]:
+    """Files changed since the branch left main (committed or not), and new files git does not ignore."""
+    base = (
+        next(
+            (
+                git("merge-base", "HEAD", ref)
+                for ref in ("@{upstream}", "origin/main", "main")
+                if git("rev-parse", "-q", "--verify", ref)
+            ),
+            "",
+        )
+        or "HEAD"
+    )
+    names = set(git("diff", "--name-only", base).splitlines()) | set(
+        git("ls-files", "--others", "--exclude-standard").splitlines()
+    )
+    return sorted(name for name in names if name)
+
+
+def page_of(name: str) -> str | None:
+    """docs/autograd/x.md or snippets/autograd/x.py -> 'autograd/x'."""
+    match = re.fullmatch(r"(?:docs/(.+)\.(?:md|ipynb)|snippets/(?!_shared/)(.+)\.py)", name)
+    return (match[1] or match[2]) if match else None
+
+
+def selected_tests(changed: list[str]) -> list[str]:
+    """Test ids: the page tests that name a changed page, without their cases for other pages (a test
+    parametrized over a module's pages keeps only the changed pages' cases), and each changed snippet's own run."""
+    shared = any(name.startswith(SHARED) for name in changed)
+    pages = {page for name in changed if (page := page_of(name))}
+    changed_tests = {
+        name for name in changed if re.fullmatch(r"tests/test_page\w*\.py", name) and (ROOT / name).is_file()
+    }
+    modules = (
+        set(PAGE_TESTS)
+        if shared
+        else {t for t in PAGE_TESTS if any(p in (ROOT / t).read_text(encoding="utf-8") for p in pages)}
+    )
+    ids = []
+    if modules | changed_tests:
+        collected = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "--collect-only",
+                "-q",
+                f"--built-site={SITE}",
+                *sorted(modules | changed_tests),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.splitlines()
+        for node in (line for line in collected if "::" in line):
+            case = re.search(r"\[(.+)\]$", node)
+            if shared or node.split("::")[0] in changed_tests or not case:
+                ids.append(node)
+            elif any(p == case[1] or p.endswith("/" + case[1]) or case[1].startswith(p) for p in pages):
+                ids.append(node)
+    ids += [
+        f"tests/test_site.py::test_snippet_runs_standalone[{name.removeprefix('snippets/')}]"
+        for name in changed
+        if name.startswith("snippets/") and name.endswith(".py") and (ROOT / name).is_file()
+    ]
+    return ids
+
+
+def step(title: str, command: list[str], env: dict | None = None) -> None:
+    print(f"\n== {title}", flush=True)
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=ROOT, env={**os.environ, **(env or {})}, check=False)
+    print(
+        f"== {title}: {'ok' if result.returncode == 0 else 'FAILED'} in {time.monotonic() - started:.0f} s", flush=True
+    )
+    if result.returncode:
+        sys.exit(result.returncode)
+
+
+def main() -> None:
+    changed = changed_files()
+    existing = [name for name in changed if (ROOT / name).is_file()]
+    print(f"changed since main: {len(changed)} files")
+    if existing:
+        step(
+            "lint (changed files)",
+            [str(BIN / "pre-commit"), "run", "--files", *existing],
+            {"PRE_COMMIT_HOME": str(ROOT / ".cache" / "pre-commit")},
+        )
+    step("strict build (execution cache)", [str(BIN / "mkdocs"), "build", "--strict", "--site-dir", str(SITE)])
+    tests = selected_tests(changed)
+    if tests:
+        step("tests of what changed", [sys.executable, "-m", "pytest", "-q", f"--built-site={SITE}", *tests])
+    else:
+        print("\n== no page, snippet or page test changed: no page tests to run")
+
+
+if __name__ == "__main__":
+    main()
