@@ -299,8 +299,9 @@ def offline_site(site, tmp_path_factory) -> Path:
     for name in ("mkdocs.yml", "mkdocs-offline.yml", "Makefile"):
         shutil.copy2(ROOT / name, root / name)
     (root / ".venv").symlink_to(BIN.parent)
+    (root / ".venv-notes").symlink_to(ROOT / ".venv-notes")
     result = subprocess.run(
-        ["make", "--no-print-directory", "-o", ".venv/.installed", "offline"],
+        ["make", "--no-print-directory", "-o", ".venv/.installed", "-o", ".venv-notes/.installed", "offline"],
         cwd=root,
         capture_output=True,
         text=True,

@@ -47,6 +47,7 @@ def offline_clone_site(tmp_path_factory) -> Path:
     subprocess.run(["git", "clone", "--quiet", "--no-local", str(ROOT), str(clone)], check=True)
     worktree_onto(clone)
     (clone / ".venv").symlink_to(ROOT / ".venv")
+    (clone / ".venv-notes").symlink_to(ROOT / ".venv-notes")
     probe = subprocess.run(
         ["unshare", "-rn", sys.executable, "-c", "import socket; socket.create_connection(('1.1.1.1', 53), timeout=3)"],
         capture_output=True,
@@ -58,7 +59,7 @@ def offline_clone_site(tmp_path_factory) -> Path:
     )
     env = {**os.environ, "DOCS_EXEC_CACHE": str(base / "cache"), "NO_MKDOCS_2_WARNING": "1", "GITHUB_TOKEN": PLANTED}
     result = subprocess.run(
-        ["unshare", "-rn", "make", "--no-print-directory", "-o", ".venv/.installed", "build"],
+        ["unshare", "-rn", "make", "--no-print-directory", "-o", ".venv/.installed", "-o", ".venv-notes/.installed", "build"],
         cwd=clone,
         env=env,
         capture_output=True,
