@@ -57,6 +57,9 @@ def _isolate() -> None:
     warnings.filterwarnings("error", message=r"Glyph \d+ .* missing from font")
     for name in [name for name in os.environ if not ENV_ALLOWED.match(name)]:
         del os.environ[name]
+    # Which environment runs the page (snippets/_shared/tables.py prints Markdown when it is set); the
+    # two-environment worker on main sets "notes" or "current", this single-environment one runs the current.
+    os.environ["DOCS_EXEC_ENV"] = "current"
     socket.socket.connect = _no_network  # type: ignore[method-assign]
     socket.socket.connect_ex = _no_network  # type: ignore[method-assign]
     socket.getaddrinfo = _no_network  # type: ignore[assignment]
