@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 import struct
-import unicodedata
 import warnings
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from page_checks import assert_reads_as_a_lesson, corrections, result_tables, supplements
 
 from conftest import figure_bytes, outputs, page
 
@@ -28,28 +28,6 @@ TENSOR_BASICS = [
 
 
 # -- helpers -----------------------------------------------------------------------------------------
-def result_tables(soup) -> list[list[list[str]]]:
-    """Every table printed by executed code (inside markdown-exec result blocks), as rows of cell texts."""
-    return [
-        [[cell.get_text(" ", strip=True) for cell in row.find_all(["th", "td"])] for row in table.find_all("tr")]
-        for table in soup.select("article .result table")
-    ]
-
-
-def admonitions(soup, kind: str, title: str) -> list:
-    """The admonitions of one kind whose title starts with `title` (e.g. warning / 实测勘误, info / 补充)."""
-    return [
-        node
-        for node in soup.select(f"article .admonition.{kind}")
-        if node.select_one(".admonition-title").get_text(strip=True).startswith(title)
-    ]
-
-
-def corrections(soup) -> list:
-    """The 实测勘误 admonitions of a page."""
-    return admonitions(soup, "warning", "实测勘误")
-
-
 def shape_or_cross(compute) -> str:
     """The cell format of the shape tables: the result shape, or ✗ when torch raises RuntimeError."""
     try:
@@ -66,38 +44,6 @@ def figures(soup) -> list[bytes]:
         assert image.get("alt"), "a figure needs alternative text"
         decoded.append(figure_bytes(image)[1])
     return decoded
-
-
-def columns(line: str) -> int:
-    """Display width of a line: CJK characters take two columns."""
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in line)
-
-
-def self_check(soup):
-    """The collapsed 「本页如何自证」 block: the page's assertions, executed, shown to whoever opens it."""
-    blocks = [d for d in soup.select("article details.note") if d.summary.get_text(strip=True) == "本页如何自证"]
-    assert len(blocks) == 1
-    return blocks[0]
-
-
-def assert_reads_as_a_lesson(soup) -> None:
-    """Shown code is short and free of harness; the assertions live in the collapsed self-check."""
-    checks = self_check(soup)
-    assert "open" not in checks.attrs  # collapsed
-    check_code = "\n".join(code.get_text() for code in checks.select("pre code"))
-    assert check_code.count("assert ") >= 3
-    assert checks.select_one(".result").get_text(strip=True)  # the assertions ran and printed
-    shown = [code for code in soup.select("article pre code") if code.find_parent("details") is None]
-    assert shown
-    for code in shown:
-        text = code.get_text()
-        assert not re.search(r"^\s*assert\b", text, flags=re.M), text[:200]
-        assert 'print("|' not in text and 'print(f"|' not in text, text[:200]
-        for line in text.splitlines():
-            assert columns(line) <= 88, line
-    for result in soup.select("article .result pre"):
-        for line in result.get_text().splitlines():
-            assert columns(line) <= 88, line
 
 
 @pytest.mark.parametrize("name", TENSOR_BASICS)
@@ -158,7 +104,7 @@ def test_default_dtypes_outputs_and_supplements(site):
     assert f"ints.dtype = {np.array([1]).dtype}" in text
     # bool/complex and NumPy arrays are things the note did not claim: supplements, not corrections
     assert len(corrections(soup)) == 0
-    assert len(admonitions(soup, "info", "补充")) == 2
+    assert len(supplements(soup)) == 2
 
 
 # -- tensor-basics/multiplication ----------------------------------------------------------------------
