@@ -61,6 +61,8 @@ def assert_reads_as_a_lesson(soup) -> None:
         assert 'print("|' not in text and 'print(f"|' not in text, text[:200]
         for line in text.splitlines():
             assert columns(line) <= 88, line
+    # a printed value never turns into Markdown emphasis (`__name__` in a table cell would)
+    assert not soup.select("article .result table strong, article .result table em")
     results = soup.select("article .result pre")
     assert results
     for result in results:

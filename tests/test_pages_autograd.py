@@ -171,6 +171,7 @@ def test_grad_fn_names_and_graph(site):
     soup = page(site, "autograd/tensor-attributes")
     w = torch.tensor([1.0, -2.0], requires_grad=True)
     x = torch.tensor([3.0, 4.0])
+    assert result_tables(soup)[2][0] == ["表达式", "grad_fn 的类名"]
     table = rows_by_first_cell(result_tables(soup)[2])
     assert len(table) == 9
     for expression, (shown,) in table.items():

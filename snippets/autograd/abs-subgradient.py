@@ -96,7 +96,7 @@ grid = torch.linspace(-3, 3, 601)
 for f in (torch.sign, torch.round, torch.floor):
     t = grid.clone().requires_grad_()
     f(t).sum().backward()
-    print(f"torch.{f.__name__:<5}：601 个点上梯度的最大绝对值 = {t.grad.abs().max()}")
+    print(f"torch.{f.__name__}：601 个点上梯度的最大绝对值 = {t.grad.abs().max()}")
 # --8<-- [end:zero_almost_everywhere]
 
 

@@ -146,7 +146,7 @@ NAMES = [
     "w.max(dim=0).values",
 ]
 rows = [(expression, type(eval(expression).grad_fn).__name__) for expression in NAMES]
-table(["表达式", "type(grad_fn).__name__"], rows, code=(0, 1))
+table(["表达式", "grad_fn 的类名"], rows, code=(0, 1))
 # --8<-- [end:grad_fn_names]
 
 # --8<-- [start:grad_fn_leaf_and_node]
