@@ -209,7 +209,7 @@ assert torch.allclose(torch.func.grad(lambda s: MyExp2.apply(s).sum())(z), z.exp
 assert "setup_context" in old_error
 # 新进程中第一次在 torch.func 里用自定义 Function：torch 2.3 报错，当前版本正常
 # 2.3 在这里才第一次导入 torch._dynamo，导入在函数变换中失败（pytorch/pytorch#128607）；
-# 哪个版本起不再失败，以 make versions 的表为准，这里只区分 2.3 与当前版本
+# 逐个版本运行的结果：torch 2.4 起不再失败
 fresh = run.stdout.strip() or run.stderr.strip().splitlines()[-1]
 expected = since(
     "2.4",
