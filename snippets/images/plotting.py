@@ -1,7 +1,7 @@
-"""Page images/plotting: PIL pixel values, what transforms.ToTensor() does, what plt.imshow expects.
+"""Page images/plotting: PIL pixel values, what ToTensor() does, what plt.imshow expects.
 
-The photo is matplotlib's own sample image (grace_hopper.jpg, shipped inside the package): nothing is downloaded.
-The sections the reader sees come first in each part; the checks that keep the page honest are at the end
+The photo is matplotlib's sample image (grace_hopper.jpg, inside the package): no download.
+The sections the reader sees come first; the checks that keep the page honest come last
 (the page shows them collapsed, under 本页如何自证).
 """
 
@@ -28,11 +28,12 @@ from matplotlib import cbook
 from PIL import Image
 from torchvision import transforms
 
-path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)  # matplotlib 自带的照片
+path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)  # 自带的照片
 photo = Image.open(path).convert("RGB").resize((128, 150))  # 缩小: 宽 128、高 150
 
 mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]  # ImageNet 的均值和标准差
-preprocess = transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean, std)])
+normalize = transforms.Normalize(mean, std)
+preprocess = transforms.Compose([transforms.ToTensor(), normalize])
 x = preprocess(photo)  # 网络要的张量: [C, H, W]，标准化过
 print(f"x: {x.dtype}, shape={tuple(x.shape)}, 范围 [{x.min():.2f}, {x.max():.2f}]")
 
@@ -40,8 +41,9 @@ print(f"x: {x.dtype}, shape={tuple(x.shape)}, 范围 [{x.min():.2f}, {x.max():.2
 def to_plottable(t, mean, std):
     """标准化过的 [C, H, W] 张量 -> plt.imshow 能正确画出的 (H, W, C)、[0, 1] 数组。"""
     t = t.detach().cpu()  # 需要梯度或在 GPU 上的张量先取下来
-    t = t * torch.tensor(std).view(-1, 1, 1) + torch.tensor(mean).view(-1, 1, 1)  # 反标准化
-    return t.clamp(0, 1).permute(1, 2, 0).numpy()  # 截掉浮点误差; [C, H, W] -> (H, W, C)
+    mean, std = torch.tensor(mean).view(-1, 1, 1), torch.tensor(std).view(-1, 1, 1)
+    t = t * std + mean  # 反标准化
+    return t.clamp(0, 1).permute(1, 2, 0).numpy()  # 截掉浮点误差；调成 (H, W, C)
 
 
 restored = to_plottable(x, mean, std)
@@ -60,7 +62,7 @@ axes[2].set_title("反标准化 + 调通道", fontsize=10.5)
 for ax in axes:
     ax.set_axis_off()
 fig.tight_layout()
-show(fig, "同一张照片画三次：原图；标准化后只调通道就画，颜色失真；反标准化并调通道后，与原图一致")
+show(fig, "同一张照片画三次：原图；标准化后直接画，颜色失真；反标准化后与原图一致")
 # --8<-- [end:figure_recipe]
 
 # --8<-- [start:pil_pixels]
@@ -82,7 +84,7 @@ modes = {
 }
 table(
     ["图像", "mode", "np.array 的 dtype", "getextrema()"],
-    [(name, im.mode, np.array(im).dtype, im.getextrema()) for name, im in modes.items()],
+    [(k, im.mode, np.array(im).dtype, im.getextrema()) for k, im in modes.items()],
     code=(1, 2),
 )
 # --8<-- [end:pil_modes]
@@ -137,14 +139,15 @@ table(["交给 imshow", "形状", "imshow 保存的 dtype", "保存的范围"], 
 # --8<-- [start:figure_inputs]
 fig, axes = plt.subplots(1, 4, figsize=(5, 2.5))
 titles = ["uint8\n[0, 255]", "float32\n[0, 1]", "float32\n[0, 255]", "单通道\n(H, W)"]
-names = ["uint8，[0, 255]", "float32，[0, 1]", "float32，[0, 255]", "uint8 单通道 (H, W)"]
+names = list(inputs)[:1] + list(inputs)[2:]  # 不画 int64，它和 uint8 一样
 for ax, title, name in zip(axes, titles, names):
     ax.imshow(inputs[name])
     ax.set_title(title, fontsize=10.5)
     ax.set_xticks([])
     ax.set_yticks([])  # 留着边框: 全白的那张也看得出边界
 fig.tight_layout()
-show(fig, "四种数组交给 plt.imshow：uint8 与 [0, 1] 浮点正常；[0, 255] 浮点被截断成近乎全白；单通道按 viridis 伪彩色")
+alt = "四种数组交给 imshow：uint8 与 [0, 1] 浮点正常；[0, 255] 浮点近乎全白；单通道伪彩"
+show(fig, alt)
 # --8<-- [end:figure_inputs]
 
 # --8<-- [start:tensor_to_imshow]
@@ -175,7 +178,8 @@ import warnings
 from torchvision.transforms import v2
 
 to_float_image = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
-for name, source in {"PIL 图像": photo, "float32 [0, 255] 数组": pixels.astype(np.float32)}.items():
+sources = {"PIL 图像": photo, "float32 [0, 255] 数组": pixels.astype(np.float32)}
+for name, source in sources.items():
     new = to_float_image(source)
     close = torch.allclose(new, to_tensor(source))
     print(f"{name}: 与 ToTensor 在浮点误差内相同 {close}, 最大值 {new.max():g}")
@@ -217,18 +221,22 @@ assert x.min() < 0 and x.max() > 1  # 标准化后的数值超出 [0, 1]
 # 不反标准化就画: imshow 截断到 [0, 1]，用 logging 记一条 Clipping 警告（不是 warnings）
 fig, ax = plt.subplots()
 logged = clipping_logged(lambda: ax.imshow(x.permute(1, 2, 0).numpy()))
-assert len(logged) == 1 and logged[0].startswith("Clipping input data to the valid range for imshow")
+assert len(logged) == 1 and logged[0].startswith("Clipping input data to the valid")
 assert ax.images[0].get_array().min() == 0 and ax.images[0].get_array().max() == 1
 plt.close(fig)
 # 需要梯度、(按 device) 在 GPU 上的张量也能转换
 device = "cuda" if torch.cuda.is_available() else "cpu"
-assert np.allclose(to_plottable(x.to(device).clone().requires_grad_(), mean, std), restored)
+needs_grad = x.to(device).clone().requires_grad_()
+assert np.allclose(to_plottable(needs_grad, mean, std), restored)
 
 # 「PIL 图像像素值范围是整数 [0, 255]」: 8 位照片成立
-assert photo.mode == "RGB" and pixels.dtype == np.uint8 and pixels.min() >= 0 and pixels.max() <= 255
-# 补充: 16 位、32 位整数与浮点模式不是 [0, 255]；二值模式 1 在 PIL 里是 0/255，np.array 给 bool
+assert photo.mode == "RGB" and pixels.dtype == np.uint8
+assert pixels.min() >= 0 and pixels.max() <= 255
+# 补充: 16 位、32 位整数与浮点模式不是 [0, 255]
+# 二值模式 1 在 PIL 里是 0/255，np.array 给 bool
 assert [im.mode for im in modes.values()] == ["RGB", "L", "1", "I;16", "I", "F"]
-assert modes['.convert("1")'].getextrema() == (0, 255) and np.array(modes['.convert("1")']).dtype == bool
+binary = modes['.convert("1")']
+assert binary.getextrema() == (0, 255) and np.array(binary).dtype == bool
 assert modes["16 位 PNG 那样"].getextrema()[1] == 65535
 assert modes["32 位整数"].getextrema()[0] < 0 and modes["32 位浮点"].getextrema()[0] < 0
 
@@ -236,30 +244,37 @@ assert modes["32 位整数"].getextrema()[0] < 0 and modes["32 位浮点"].getex
 assert t.dtype == torch.float32 and t.shape == (3, photo.height, photo.width) and same
 assert 0 <= t.min() and t.max() <= 1
 
-# 勘误: numpy 数组同样调成 [C, H, W]；只有 uint8 除以 255 并变成浮点，其他 dtype 原样保留
+# 勘误: numpy 数组同样调成 [C, H, W]
+# 只有 uint8 除以 255 并变成浮点，其他 dtype 原样保留
 for name, a in arrays.items():
     out = outputs[name]
     chw = a[:, :, None] if a.ndim == 2 else a
-    assert out.shape == (chw.shape[2], chw.shape[0], chw.shape[1]), name  # 总是当作 (H, W, C) 再换
+    height, width, channels = chw.shape  # 总是当作 (H, W, C)
+    assert out.shape == (channels, height, width), name
     expected = torch.from_numpy(chw).permute(2, 0, 1).double()
     if a.dtype == np.uint8:
-        assert out.dtype == torch.float32 and torch.allclose(out.double(), expected / 255), name
+        assert out.dtype == torch.float32, name
+        assert torch.allclose(out.double(), expected / 255), name
     else:
-        assert out.dtype == torch.from_numpy(a).dtype and torch.equal(out.double(), expected), name
-assert outputs["uint8，已是 (C, H, W)"].shape == (photo.width, 3, photo.height)  # 换错了
+        assert out.dtype == torch.from_numpy(a).dtype, name
+        assert torch.equal(out.double(), expected), name
+wrong = outputs["uint8，已是 (C, H, W)"]
+assert wrong.shape == (photo.width, 3, photo.height)  # 换错了
 
 # 「plt 绘制 numpy 数组: 整数 [0, 255]，浮点 [0, 1]，(H, W, C)」: 成立，超出范围被截断
 kept_types = {name: dtype for name, _, dtype, _ in rows}
 assert kept_types["int64，[0, 255]"] == np.uint8  # 任何整数 dtype 都转成 uint8
-assert [r[3] for r in rows] == ["[0, 255]", "[0, 255]", "[0, 1]", "[0, 1]", f"[{gray.min()}, 255]"]
+ranges = ["[0, 255]", "[0, 255]", "[0, 1]", "[0, 1]", f"[{gray.min()}, 255]"]
+assert [r[3] for r in rows] == ranges
 fig, ax = plt.subplots()
-assert clipping_logged(lambda: ax.imshow(inputs["float32，[0, 255]"]))  # [0, 255] 的浮点数被截断
+assert clipping_logged(lambda: ax.imshow(inputs["float32，[0, 255]"]))  # 浮点被截断
 ax.imshow(gray)
 assert ax.images[-1].get_cmap().name == "viridis"  # 单通道默认伪彩色
 plt.close(fig)
 
 # 张量直接交给 imshow: [C, H, W] 报 TypeError，需要梯度的张量报 RuntimeError
-for data, error_type in ((x, TypeError), (x.permute(1, 2, 0).clone().requires_grad_(), RuntimeError)):
+hwc_needs_grad = x.permute(1, 2, 0).clone().requires_grad_()
+for data, error_type in ((x, TypeError), (hwc_needs_grad, RuntimeError)):
     fig, ax = plt.subplots()
     try:
         ax.imshow(data)
