@@ -22,7 +22,9 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
-DATA_URI = re.compile(r'(?P<quote>["\'])data:image/(?P<kind>png|svg\+xml|jpeg|webp);base64,(?P<data>[A-Za-z0-9+/=\s]+)(?P<fragment>#[\w-]*)?(?P=quote)')
+DATA_URI = re.compile(
+    r'(?P<quote>["\'])data:image/(?P<kind>png|svg\+xml|jpeg|webp);base64,(?P<data>[A-Za-z0-9+/=\s]+)(?P<fragment>#[\w-]*)?(?P=quote)'
+)
 IMG_TAG = re.compile(r"""<img\b(?:[^>"']|"[^"]*"|'[^']*')*>""")
 INLINE_LIMIT = 4096  # bytes of base64: smaller images stay inline
 SUFFIX = {"png": "png", "svg+xml": "svg", "jpeg": "jpg", "webp": "webp"}

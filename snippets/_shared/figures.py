@@ -126,7 +126,7 @@ def _encode(fig) -> tuple[str, bytes, int, int]:
 def show(fig, alt: str) -> None:
     """On a page: print the figure as a light and a dark <img>. Elsewhere: show it with plt.show()."""
     if not _on_page():
-        if "agg" in matplotlib.get_backend().lower() and "inline" not in matplotlib.get_backend():
+        if matplotlib.get_backend().lower() in {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}:
             print(f"[图] {alt}")  # no window to show it in (non-interactive backend)
             plt.close(fig)
         else:
