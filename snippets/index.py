@@ -7,6 +7,6 @@ import numpy as np
 import torch
 import torchvision
 
-print(f"torch {torch.__version__}、torchvision {torchvision.__version__}、NumPy {np.__version__}")
-print(f"Python {platform.python_version()}")
+print(f"torch {torch.__version__}、torchvision {torchvision.__version__}")
+print(f"NumPy {np.__version__}、Python {platform.python_version()}")
 # --8<-- [end:versions]

@@ -29,25 +29,29 @@ from PIL import Image
 from torchvision import transforms
 
 path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)  # 自带的照片
-photo = Image.open(path).convert("RGB").resize((128, 150))  # 缩小: 宽 128、高 150
+photo = Image.open(path).convert("RGB").resize((128, 150))  # 宽 128、高 150
 
-mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]  # ImageNet 的均值和标准差
+mean = [0.485, 0.456, 0.406]  # ImageNet 的均值
+std = [0.229, 0.224, 0.225]  # ImageNet 的标准差
 normalize = transforms.Normalize(mean, std)
 preprocess = transforms.Compose([transforms.ToTensor(), normalize])
 x = preprocess(photo)  # 网络要的张量: [C, H, W]，标准化过
-print(f"x: {x.dtype}, shape={tuple(x.shape)}, 范围 [{x.min():.2f}, {x.max():.2f}]")
+print(f"x: {x.dtype}, shape={tuple(x.shape)}")
+print(f"范围 [{x.min():.2f}, {x.max():.2f}]")
 
 
 def to_plottable(t, mean, std):
-    """标准化过的 [C, H, W] 张量 -> plt.imshow 能正确画出的 (H, W, C)、[0, 1] 数组。"""
+    """标准化过的 [C, H, W] 张量 -> imshow 能画的 (H, W, C)、[0, 1] 数组。"""
     t = t.detach().cpu()  # 需要梯度或在 GPU 上的张量先取下来
-    mean, std = torch.tensor(mean).view(-1, 1, 1), torch.tensor(std).view(-1, 1, 1)
+    mean = torch.tensor(mean).view(-1, 1, 1)
+    std = torch.tensor(std).view(-1, 1, 1)
     t = t * std + mean  # 反标准化
     return t.clamp(0, 1).permute(1, 2, 0).numpy()  # 截掉浮点误差；调成 (H, W, C)
 
 
 restored = to_plottable(x, mean, std)
-print(f"restored: {type(restored).__name__} {restored.dtype}, shape={restored.shape}")
+print(f"restored: {type(restored).__name__}, {restored.dtype}")
+print(f"shape={restored.shape}")
 print(f"范围 [{restored.min():.2f}, {restored.max():.2f}]")
 # --8<-- [end:recipe]
 
@@ -84,7 +88,7 @@ modes = {
 }
 table(
     ["图像", "mode", "np.array 的 dtype", "getextrema()"],
-    [(k, im.mode, np.array(im).dtype, im.getextrema()) for k, im in modes.items()],
+    [(k, m.mode, np.array(m).dtype, m.getextrema()) for k, m in modes.items()],
     code=(1, 2),
 )
 # --8<-- [end:pil_modes]
@@ -131,14 +135,16 @@ rows = []
 for name, a in inputs.items():
     fig, ax = plt.subplots()
     kept = ax.imshow(a).get_array()  # imshow 实际要画的数据
-    rows.append((name, a.shape, kept.dtype, f"[{kept.min():g}, {kept.max():g}]"))
+    kept_range = f"[{kept.min():g}, {kept.max():g}]"
+    rows.append((name, a.shape, kept.dtype, kept_range))
     plt.close(fig)
-table(["交给 imshow", "形状", "imshow 保存的 dtype", "保存的范围"], rows, code=(1, 2))
+table(["交给 imshow", "形状", "保存的 dtype", "保存的范围"], rows, code=(1, 2))
 # --8<-- [end:imshow_inputs]
 
 # --8<-- [start:figure_inputs]
 fig, axes = plt.subplots(1, 4, figsize=(5, 2.5))
-titles = ["uint8\n[0, 255]", "float32\n[0, 1]", "float32\n[0, 255]", "单通道\n(H, W)"]
+titles = ["uint8\n[0, 255]", "float32\n[0, 1]", "float32\n[0, 255]"]
+titles.append("单通道\n(H, W)")
 names = list(inputs)[:1] + list(inputs)[2:]  # 不画 int64，它和 uint8 一样
 for ax, title, name in zip(axes, titles, names):
     ax.imshow(inputs[name])
@@ -146,14 +152,14 @@ for ax, title, name in zip(axes, titles, names):
     ax.set_xticks([])
     ax.set_yticks([])  # 留着边框: 全白的那张也看得出边界
 fig.tight_layout()
-alt = "四种数组交给 imshow：uint8 与 [0, 1] 浮点正常；[0, 255] 浮点近乎全白；单通道伪彩"
+alt = "四种数组交给 imshow：uint8、[0, 1] 浮点正常；[0, 255] 浮点近乎全白；单通道伪彩"
 show(fig, alt)
 # --8<-- [end:figure_inputs]
 
 # --8<-- [start:tensor_to_imshow]
 for name, data in {
     "[C, H, W] 的张量 x": x,
-    "requires_grad=True 的 (H, W, C) 张量": x.permute(1, 2, 0).clone().requires_grad_(),
+    "需要梯度的 (H, W, C) 张量": x.permute(1, 2, 0).clone().requires_grad_(),
 }.items():
     fig, ax = plt.subplots()
     try:
@@ -169,7 +175,8 @@ t16 = to_tensor(img16)
 print(f"PIL 里的最大值 {np.array(img16).max()}，ToTensor 之后 {t16.dtype}")
 print(f"ToTensor 之后的范围 [{t16.min()}, {t16.max()}]  # 超过 32767 的回绕成负数")
 fixed = to_tensor(np.array(img16).astype(np.float32) / 65535)  # 先自己归一化
-print(f"先除以 65535: {fixed.dtype}, 范围 [{fixed.min():.4f}, {fixed.max():.4f}]")
+print(f"先除以 65535: {fixed.dtype}")
+print(f"范围 [{fixed.min():.4f}, {fixed.max():.4f}]")
 # --8<-- [end:i16_wraps]
 
 # --8<-- [start:v2_equivalent]
@@ -177,7 +184,8 @@ import warnings
 
 from torchvision.transforms import v2
 
-to_float_image = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
+to_dtype = v2.ToDtype(torch.float32, scale=True)
+to_float_image = v2.Compose([v2.ToImage(), to_dtype])
 sources = {"PIL 图像": photo, "float32 [0, 255] 数组": pixels.astype(np.float32)}
 for name, source in sources.items():
     new = to_float_image(source)

@@ -40,14 +40,20 @@ print(f"output.shape = {tuple(output.shape)}")
 
 # --8<-- [start:three_lines]
 print(type(model).__call__ is nn.Module.__call__)  # 用的是 nn.Module 的 __call__
-print("__call__" in vars(WtfNet), "forward" in vars(WtfNet))  # WtfNet 只写了 forward
+print("__call__" in vars(WtfNet), "forward" in vars(WtfNet))  # 只写了 forward
 conv = model.conv1  # ③ 同样是 nn.Module，最后调用 F.conv2d
 print(torch.equal(conv(x), F.conv2d(x, conv.weight, conv.bias)))
 # --8<-- [end:three_lines]
 
 # --8<-- [start:hooks]
 calls = []
-handle = model.register_forward_hook(lambda module, args, out: calls.append("钩子"))
+
+
+def hook(module, args, out):
+    calls.append("钩子")
+
+
+handle = model.register_forward_hook(hook)
 model(x)
 print(f"model(x) 之后，钩子运行了 {len(calls)} 次")
 model.forward(x)

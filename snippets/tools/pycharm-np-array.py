@@ -28,7 +28,7 @@ print(np.array(torch.rand(2, 3)).shape)  # 普通张量: 笔记的写法可以
 try:
     np.array(t)
 except RuntimeError as error:
-    print(f"RuntimeError: {error}")
+    print(f"RuntimeError: {error}".replace(". ", ".\n  "))  # 一句一行
 print(t.detach().cpu().numpy())  # 日常写法: 断开梯度、搬到 CPU，再转 numpy
 # --8<-- [end:everyday]
 
@@ -55,7 +55,7 @@ def attempt(way, t):
     """求值一次: 成功时是数组的 dtype，失败时是异常的类型。"""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # NumPy 2 的提示，见后
+            warnings.simplefilter("ignore", DeprecationWarning)  # 见后文
             return f"✓ {way(t).dtype}"
     except (RuntimeError, TypeError) as error:
         return f"✗ {type(error).__name__}"
@@ -88,7 +88,8 @@ with warnings.catch_warnings(record=True) as caught:
     np.array(torch.rand(2))
 print(numpy_label())
 for warning in caught:
-    print(f"{warning.category.__name__}: {str(warning.message).split('. ')[0]}.")
+    first_sentence = str(warning.message).split(". ")[0]
+    print(f"{warning.category.__name__}: {first_sentence}.")
 print(f"警告 {len(caught)} 条")
 # --8<-- [end:numpy2_warning]
 
