@@ -28,8 +28,9 @@ from matplotlib import cbook
 from PIL import Image
 from torchvision import transforms
 
-path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)  # 自带的照片
-photo = Image.open(path).convert("RGB").resize((128, 150))  # 宽 128、高 150
+path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+photo = Image.open(path).convert("RGB")  # matplotlib 自带的照片
+photo = photo.resize((128, 150))  # 缩小: 宽 128、高 150
 
 mean = [0.485, 0.456, 0.406]  # ImageNet 的均值
 std = [0.229, 0.224, 0.225]  # ImageNet 的标准差
@@ -88,7 +89,7 @@ modes = {
 }
 table(
     ["图像", "mode", "np.array 的 dtype", "getextrema()"],
-    [(k, m.mode, np.array(m).dtype, m.getextrema()) for k, m in modes.items()],
+    [(k, m.mode, str(np.array(m).dtype), m.getextrema()) for k, m in modes.items()],
     code=(1, 2),
 )
 # --8<-- [end:pil_modes]
@@ -136,7 +137,7 @@ for name, a in inputs.items():
     fig, ax = plt.subplots()
     kept = ax.imshow(a).get_array()  # imshow 实际要画的数据
     kept_range = f"[{kept.min():g}, {kept.max():g}]"
-    rows.append((name, a.shape, kept.dtype, kept_range))
+    rows.append((name, a.shape, str(kept.dtype), kept_range))
     plt.close(fig)
 table(["交给 imshow", "形状", "保存的 dtype", "保存的范围"], rows, code=(1, 2))
 # --8<-- [end:imshow_inputs]
@@ -271,7 +272,7 @@ assert wrong.shape == (photo.width, 3, photo.height)  # 换错了
 
 # 「plt 绘制 numpy 数组: 整数 [0, 255]，浮点 [0, 1]，(H, W, C)」: 成立，超出范围被截断
 kept_types = {name: dtype for name, _, dtype, _ in rows}
-assert kept_types["int64，[0, 255]"] == np.uint8  # 任何整数 dtype 都转成 uint8
+assert kept_types["int64，[0, 255]"] == "uint8"  # 任何整数 dtype 都转成 uint8
 ranges = ["[0, 255]", "[0, 255]", "[0, 1]", "[0, 1]", f"[{gray.min()}, 255]"]
 assert [r[3] for r in rows] == ranges
 fig, ax = plt.subplots()
