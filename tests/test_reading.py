@@ -260,8 +260,12 @@ def test_screenshots_of_the_home_page_and_the_rewritten_pages(site):
                     tab.wait_for_load_state("load")
                     scheme = tab.evaluate("document.body.getAttribute('data-md-color-scheme')")
                     assert scheme == ("slate" if palette == "dark" else "default"), scheme
+                    # The whole page, figures included (lazy images load first).
+                    tab.evaluate(
+                        "Promise.all([...document.images].map((i) => (i.loading = 'eager', i.decode().catch(() => 0))))"
+                    )
                     stem = name.replace("/", "-")
-                    taken.append(screenshot(tab, f"{stem}-{label}-{palette}"))
+                    taken.append(screenshot(tab, f"{stem}-{label}-{palette}", full_page=True))
                 context.close()
                 assert not watch.problems(), watch.problems()
         browser.close()
