@@ -2,8 +2,11 @@
 
 Both files are generated at build time from the page itself: the markdown-exec fences on the page name
 the snippet sections (``--8<-- "area/note.py:section"``) in page order; sections of ``snippets/_shared/``
-come first. The notebook starts the way the build starts a page (see ``exec_worker``): the same seeds,
-and any missing package installed at the version the site was built with. It is written next to the
+come first. The notebook starts the way the build starts a page (see ``exec_worker``): the same seeds;
+a first Markdown cell says which packages to install (the build's versions, without local tags such as
+``+cpu`` that no plain ``pip install`` finds); nothing is installed behind the reader's back. Tables print
+as aligned text and figures open with ``plt.show()`` (``snippets/_shared``), so a download never prints
+Markdown or base64. It is written next to the
 page (``autograd/abs-subgradient/abs-subgradient.ipynb``, ``.py`` beside it) through MkDocs ``Files``,
 so ``mkdocs serve`` and ``mkdocs build`` both have it. Generated files are deterministic: cell ids
 are derived from the cell's position and text, and nothing records a time.
@@ -124,8 +127,14 @@ def _distributions() -> dict[str, list[str]]:
     return metadata.packages_distributions()
 
 
+def public_version(version: str) -> str:
+    """The version a plain `pip install` finds: a local tag such as `+cpu` or `+cu121` dropped."""
+    return version.split("+", 1)[0]
+
+
 # Import name -> distribution, for what a fresh environment (e.g. Colab) may lack.
 def requirements(code: str) -> list[str]:
+    """`name==version` for every third-party package the code imports, as installed for this build."""
     modules = set()
     for node in ast.walk(ast.parse(code)):
         if isinstance(node, ast.Import):
@@ -133,11 +142,11 @@ def requirements(code: str) -> list[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             modules.add(node.module.split(".")[0])
     distributions = _distributions()
-    pins = {}
-    for module in sorted(modules - set(sys.stdlib_module_names)):
+    pins = set()
+    for module in modules - set(sys.stdlib_module_names):
         for name in distributions.get(module, [])[:1]:
-            pins[module] = f"{name}=={metadata.version(name)}"
-    return [f'("{module}", "{pin}")' for module, pin in sorted(pins.items())]
+            pins.add(f"{name}=={public_version(metadata.version(name))}")
+    return sorted(pins, key=str.lower)
 
 
 def cells_for(title: str, url: str | None, blocks: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
@@ -159,13 +168,9 @@ def cells_for(title: str, url: str | None, blocks: list[tuple[str, str, str]]) -
     if pins:
         cells.append(
             (
-                "code",
-                "# 新环境（例如 Colab）先补装缺少的包，版本与本站构建时相同；都已安装时什么也不做\n"
-                "import importlib.util\nimport subprocess\nimport sys\n\n"
-                "PINS = [\n" + "".join(f"    {pin},\n" for pin in pins) + "]\n"
-                "missing = [pin for module, pin in PINS if importlib.util.find_spec(module) is None]\n"
-                "if missing:\n"
-                '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)',
+                "markdown",
+                "运行前先安装这些包（版本与本站构建时相同；已经装好的可以跳过）：\n\n"
+                f"```bash\npip install {' '.join(pins)}\n```",
             )
         )
     cells.append(("code", seeding))
@@ -175,21 +180,6 @@ def cells_for(title: str, url: str | None, blocks: list[tuple[str, str, str]]) -
             cells.append(("markdown", f"## {block_heading}"))
             heading = block_heading
         cells.append(("code", code))
-        if origin.startswith(f"{SHARED}figures.py"):
-            cells.append(
-                (
-                    "code",
-                    "# 在 Jupyter/Colab 中直接显示图像（站点构建时 show() 打印的是 <img> 标签）\n"
-                    "try:\n    get_ipython  # noqa: B018  只在 IPython 中存在\nexcept NameError:\n    pass\nelse:\n"
-                    "    import contextlib\n    import io\n\n    from IPython.display import HTML, display\n\n"
-                    "    _print_figure = show\n\n"
-                    "    def show(fig, alt):\n"
-                    "        printed = io.StringIO()\n"
-                    "        with contextlib.redirect_stdout(printed):\n"
-                    "            _print_figure(fig, alt)\n"
-                    "        display(HTML(printed.getvalue()))",
-                )
-            )
     return cells
 
 

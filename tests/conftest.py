@@ -82,10 +82,11 @@ def page(site: Path, path: str) -> BeautifulSoup:
 
 
 def figure_bytes(img) -> tuple[str, bytes]:
-    """The kind ('png' or 'svg') and bytes of a figure on a page from page(): a file beside the page or a data: URI."""
-    src = img["src"]
+    """The kind ('png', 'webp' or 'svg') and bytes of a figure on a page from page(): a file beside the page or
+    a data: URI (a #only-light / #only-dark fragment is not part of the file)."""
+    src = img["src"].split("#", 1)[0]
     if src.startswith("data:"):
-        match = re.fullmatch(r"data:image/(png|svg\+xml);base64,(.+)", src, flags=re.S)
+        match = re.fullmatch(r"data:image/(png|webp|svg\+xml);base64,(.+)", src, flags=re.S)
         assert match, src[:80]
         return match[1].replace("+xml", ""), base64.b64decode(match[2], validate=True)
     root = img

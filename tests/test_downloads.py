@@ -118,9 +118,49 @@ def test_generated_notebooks_and_scripts_run_top_to_bottom(site, tmp_path):
         )
         if result.returncode != 0:
             failures[f"{name}.py"] = result.stderr[-1500:]
+        # What the reader sees when running the script: text tables and figure notes, no Markdown, no base64.
+        printed = result.stdout + "".join(
+            str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", ""))
+            for cell in notebook.cells
+            for output in cell.get("outputs", [])
+        )
+        if "base64" in printed or "data:image" in printed or re.search(r"^\|[ :]*-+", printed, re.M):
+            failures[f"{name} (prints Markdown or base64)"] = printed[:500]
         if list(work.iterdir()):
             failures[f"{name} (files written)"] = sorted(p.name for p in work.iterdir())
     assert not failures, failures
+
+
+LOCAL_TAG = re.compile(r"==[0-9][0-9A-Za-z.]*\+[0-9A-Za-z.]+")  # torch==2.14.1+cpu: no index serves it
+
+
+def test_downloads_name_what_to_install_and_embed_nothing(site):
+    """No base64 inside the files, pins without local version tags, and no silent pip install: a
+    Markdown cell near the top names the packages instead."""
+    stored = [DOCS / "notebooks" / "hands-on.ipynb"]
+    files = [path for name in PAGES for path in downloads(site, name).values()] + stored
+    assert len(files) == 2 * len(PAGES) + 1
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"[A-Za-z0-9+/]{200,}", text), path  # no embedded image data
+        assert not LOCAL_TAG.search(text), (path, LOCAL_TAG.search(text))
+        assert "subprocess" not in text and "pip install --quiet" not in text, path
+    for name in PAGES:
+        notebook = nbformat.read(downloads(site, name)[".ipynb"], as_version=4)
+        first_code = next(i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code")
+        install = [cell.source for cell in notebook.cells[:first_code] if "pip install torch==" in cell.source]
+        assert install and all(cell.cell_type == "markdown" for cell in notebook.cells[:first_code]), name
+
+
+def test_hook_drops_local_version_tags():
+    sys.path.insert(0, str(ROOT / "hooks"))
+    try:
+        import downloads as hook  # noqa: PLC0415
+    finally:
+        sys.path.remove(str(ROOT / "hooks"))
+    assert hook.public_version("2.14.1+cpu") == "2.14.1"
+    assert hook.public_version("0.18.1+cu121") == "0.18.1"
+    assert hook.public_version("13.0.0") == "13.0.0"
 
 
 def test_notebook_page_offers_its_stored_notebook(site):

@@ -112,8 +112,16 @@ def test_notebook_page_shows_executed_outputs(site):
     assert by_library and by_hand and by_library[1] == by_hand[1]
     assert "AccumulateGrad" in text and "NllLossBackward0" in text
     images = soup.select(".jp-OutputArea-output img")
-    assert len(images) >= 3
+    assert len(images) == 6  # three figures, a light and a dark variant each
     assert all(figure_bytes(img)[0] == "png" for img in images)
+    # Alt texts say what each figure shows (nbconvert's placeholder never reaches the page).
+    assert all(len(img["alt"]) >= 20 and "No description" not in img["alt"] for img in images)
+    variants = [img["src"].rsplit("#", 1)[-1] for img in images]
+    assert variants == ["only-light", "only-dark"] * 3
+    # Markdown cell first: what to install, said, not done behind the reader's back.
+    stored = nbformat.read(NOTEBOOK, as_version=4)
+    assert "pip install" in stored.cells[1].source and stored.cells[1].cell_type == "markdown"
+    assert not any("subprocess" in cell.source for cell in stored.cells)
     # The page's table of contents points at headings that exist (nbconvert drops Chinese from its ids).
     ids = {tag["id"] for tag in soup.select("[id]")}
     toc = [a["href"][1:] for a in soup.select("nav.md-nav--secondary a.md-nav__link")]
@@ -237,6 +245,17 @@ def test_edit_and_view_links_with_a_repository(repo_site):
         assert soup.select_one(f"a.md-source[href='{REPO}']") is not None
         checked += 1
     assert checked >= 13
+
+
+def test_404_page_is_chinese_and_links_home_under_the_project_path(repo_site):
+    """GitHub Pages serves 404.html for any missing address under /pytorch-notes/: its links must be absolute."""
+    soup = BeautifulSoup((repo_site / "404.html").read_text(encoding="utf-8"), "html.parser")
+    article = soup.select_one("article")
+    assert "找不到这个页面" in article.get_text() and "Not found" not in soup.get_text()
+    home = article.select_one("a")
+    assert home["href"] == "/pytorch-notes/", home["href"]
+    assets = [tag.get("href") or tag.get("src") for tag in soup.select("link[rel=stylesheet], script[src]")]
+    assert assets and all(a.startswith("/pytorch-notes/") for a in assets), assets
 
 
 def test_colab_link_only_for_a_notebook_stored_on_github(repo_site):

@@ -10,6 +10,8 @@ A page includes the section in a hidden block; its snippet file runs this file f
 # --8<-- [start:setup]
 import html as _html
 import os as _os
+import sys as _sys
+import unicodedata as _unicodedata
 
 
 def _cell(value) -> str:
@@ -17,14 +19,20 @@ def _cell(value) -> str:
     return _html.escape(text, quote=False).replace("|", "&#124;").replace("\n", " ").replace("`", "&#96;")
 
 
+def _width(text: str) -> int:
+    """Columns the text takes in a terminal: Chinese characters and full-width punctuation take two."""
+    return sum(2 if _unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
 def table(header, rows, *, code=()) -> None:
     """Print a table. `code` lists the columns (by index) shown as inline code."""
     rows = [list(row) for row in rows]
-    if _os.environ.get("DOCS_EXEC_ENV") is None:  # standalone: readable text, not Markdown
+    # On a page (the build's worker runs the block): Markdown. Standalone: readable, aligned text.
+    if _os.environ.get("DOCS_EXEC_ENV") is None and "exec_worker" not in _sys.modules:
         cells = [[str(value) for value in row] for row in [list(header), *rows]]
-        widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+        widths = [max(_width(row[i]) for row in cells) for i in range(len(header))]
         for row in cells:
-            print("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
+            print("  ".join(value + " " * (width - _width(value)) for value, width in zip(row, widths)).rstrip())
         return
 
     def fmt(index, value):
