@@ -71,6 +71,9 @@ def _write_kernelspec(folder: Path) -> None:
     spec = folder / "kernels" / "python3"
     spec.mkdir(parents=True, exist_ok=True)
     (folder / "scratch").mkdir(exist_ok=True)
+    # jupyter_client writes the connection file outside the sandbox (a temporary file): it is bound in, read-only.
+    python = command.index("--")
+    command[python:python] = ["--ro-bind", "{connection_file}", "{connection_file}"]
     argv = [*command, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     (spec / "kernel.json").write_text(
         json.dumps({"argv": argv, "display_name": "Python 3 (sandbox)", "language": "python"}), encoding="utf-8"

@@ -109,7 +109,7 @@ def bwrap_command(
     command += ["--bind", str(scratch), SCRATCH, "--chdir", SCRATCH]
     variables = {
         "PATH": "/usr/bin:/bin",
-        "HOME": f"{SCRATCH}/home",
+        "HOME": SCRATCH,
         "LANG": "C.UTF-8",
         "TMPDIR": "/tmp",
         "MPLBACKEND": "Agg",
