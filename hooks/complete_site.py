@@ -5,7 +5,8 @@
   folder, non-empty.
 - A file that nothing of the build accounts for (a stray write into the site folder) fails the build
   and is named. What the build produces: the files MkDocs knows (pages, assets, generated downloads),
-  the theme's templates (404.html, sitemap), the search index, and the content-addressed files the
+  the theme's templates (404.html, sitemap), the search index, what a configured plugin writes itself
+  (glightbox's script and styles), and the content-addressed files the
   hooks write (``figure-<hash>.<ext>`` beside a page, ``assets/notebooks/<hash>.css``), whose name
   must match their bytes.
 """
@@ -20,8 +21,11 @@ from mkdocs.exceptions import PluginError
 
 _pages: list = []
 _known: set[str] = set()
+_plugins: set[str] = set()  # the configured plugins' names
 _incremental: list[bool] = [False]  # `mkdocs serve --dirty` keeps the files of earlier builds
 THEME_OUTPUTS = {"404.html", "sitemap.xml", "sitemap.xml.gz"}
+# Written straight into the site by a configured plugin, not through MkDocs' files.
+PLUGIN_OUTPUTS = {"glightbox": {"assets/javascripts/glightbox.min.js", "assets/stylesheets/glightbox.min.css"}}
 SEARCH = re.compile(r"^search/search_index\.(json|js)$")
 # Content-addressed outputs of hooks/figures.py, hooks/notebooks.py and the notebook figures.
 HASHED = re.compile(r"(^|/)(figure-(?P<figure>[0-9a-f]{16})\.[a-z]+|assets/notebooks/(?P<css>[0-9a-f]{16})\.css)$")
@@ -57,6 +61,8 @@ def _accounted_for(site: Path, path: Path) -> bool:
     relative = path.relative_to(site).as_posix()
     if relative in _known or relative in THEME_OUTPUTS or SEARCH.match(relative):
         return True
+    if any(relative in outputs for name, outputs in PLUGIN_OUTPUTS.items() if name in _plugins):
+        return True
     match = HASHED.search(relative)
     if match:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -69,6 +75,8 @@ def _accounted_for(site: Path, path: Path) -> bool:
 
 
 def on_env(env, config, files, **_):
+    _plugins.clear()
+    _plugins.update(config.plugins)
     # Every file MkDocs knows at this point (pages, static assets, theme files, generated downloads).
     _known.clear()
     _known.update(file.dest_uri for file in files)

@@ -29,6 +29,7 @@ per block, default 262144), ``DOCS_EXEC_RECORD`` (a file: the build's record as 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 import json
@@ -358,6 +359,22 @@ def cache_put(key: str, output: str) -> None:
 # -- The record of a page -----------------------------------------------------------------------------
 
 
+SVG_IMAGE = re.compile(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)")
+SVG_ID = re.compile(r"(?<=[\"#])([a-z])[0-9a-f]{10}(?=[\")])")
+
+
+def comparable(output: str) -> str:
+    """An output with the ids matplotlib derives for an SVG's clip paths and markers numbered in order of
+    appearance: they hash the repr of NumPy values, which differs between NumPy 1 and 2 for the same figure."""
+
+    def canonical(match: re.Match) -> str:
+        svg = base64.b64decode(match[1]).decode("utf-8", errors="replace")
+        names: dict[str, str] = {}
+        return SVG_ID.sub(lambda m: names.setdefault(m[0], f"{m[1]}{len(names)}"), svg)
+
+    return SVG_IMAGE.sub(canonical, output)
+
+
 @dataclass
 class Block:
     anchor: str  # id of the block's output on the page
@@ -369,7 +386,7 @@ class Block:
 
     @property
     def same(self) -> bool:
-        return len(set(self.outputs.values())) <= 1
+        return len({comparable(output) for output in self.outputs.values()}) <= 1
 
 
 @dataclass
@@ -382,6 +399,11 @@ class PageRecord:
 
     def differing(self) -> list[Block]:
         return [block for block in self.blocks if not block.same]
+
+    def number(self, block: Block) -> int:
+        """The block's place among the page's outputs a reader sees (set-up blocks print nothing)."""
+        shown = [b for b in self.blocks if any(b.outputs.values())]
+        return shown.index(block) + 1
 
 
 # -- The build ----------------------------------------------------------------------------------------
@@ -606,7 +628,7 @@ DIFF_PAGE = "version-diffs.md"
 
 def _summary_html(record: PageRecord) -> str:
     items = "".join(
-        f'<li><a href="#{b.anchor}">第 {record.blocks.index(b) + 1} 个代码块</a>（<code>{html.escape(b.section or b.file)}</code>）</li>'
+        f'<li><a href="#{b.anchor}">第 {record.number(b)} 个输出</a>（<code>{html.escape(b.section or b.file)}</code>）</li>'
         for b in record.differing()
     )
     labels = "与".join(f"{env.label}（{torch_label(runner.versions[env.key])}）" for env in runner.environments)
@@ -636,7 +658,7 @@ def _diff_page_markdown(page) -> str:
             first = {key: _first_difference(block, key) for key in block.outputs}
             detail = "；".join(f"{_env(key).label}：<code>{html.escape(text)}</code>" for key, text in first.items())
             lines.append(
-                f'- <a href="{html.escape(href)}">第 {record.blocks.index(block) + 1} 个代码块</a>'
+                f'- <a href="{html.escape(href)}">第 {record.number(block)} 个输出</a>'
                 f"（<code>{html.escape(block.section or block.file)}</code>）：{detail}"
             )
         lines.append("")
@@ -656,6 +678,7 @@ def _first_difference(block: Block, key: str) -> str:
     for number, line in enumerate(mine):
         if any(number >= len(other) or other[number] != line for other in others):
             line = re.sub(r"<img\b[^>]*>", "〔图〕", line)
+            line = re.sub(r"<[^>]+>", "", line).strip(" |").replace(" | ", "｜")  # a table row as plain text
             return line if len(line) <= 80 else line[:77] + "…"
     return "（少了后面的行）" if mine else "（没有输出）"
 
