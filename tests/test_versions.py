@@ -136,7 +136,7 @@ def test_the_diff_page_lists_every_differing_block_of_the_site(site):
     differing = set()
     for path in PAGE_PATHS:
         for node in page(site, path).select("article .exec-differs"):
-            differing.add(f"{path}/#{node['id']}")
+            differing.add(("" if path == "index" else f"{path}/") + f"#{node['id']}")
     listed = set()
     for anchor in page(site, "version-diffs").select("article li a"):
         listed.add(re.sub(r"^\.\./", "", anchor["href"]))
