@@ -172,10 +172,10 @@ class SearchBox:
             " || document.querySelector('.md-search-result__meta').textContent.trim() === none",
             arg=self.strings["search.result.none"],
         )
-        hrefs = self.page.eval_on_selector_all(
+        self.hrefs = self.page.eval_on_selector_all(
             ".md-search-result__item > a:first-child", "links => links.map(a => a.href)"
         )
-        return [re.sub(r"[?#].*$", "", href).removeprefix(self.base).removesuffix("index.html") for href in hrefs]
+        return [re.sub(r"[?#].*$", "", href).removeprefix(self.base).removesuffix("index.html") for href in self.hrefs]
 
     def articles(self) -> list[dict]:
         """What the reader sees of each result shown: its text, and the words around each highlight."""
@@ -193,8 +193,9 @@ class SearchBox:
         )
 
 
-def measure(browser, base: str, queries=QUERIES) -> dict[str, tuple[list[str], list[dict]]]:
-    """Query -> the pages of its result list in order, and what each result shows; one phone-sized page."""
+def measure(browser, base: str, queries=QUERIES) -> dict[str, tuple[list[str], list[dict], str]]:
+    """Query -> the pages of its result list in order, what each result shows, and the first result's link
+    (with the ?h= that highlights the query on the page); one phone-sized page for all queries."""
     context, watch = new_context(browser, (base,), **PHONE)
     page = context.new_page()
     # the worker reports a query it cannot run ("Invalid query: ...") as a warning, then shows no results
@@ -203,7 +204,7 @@ def measure(browser, base: str, queries=QUERIES) -> dict[str, tuple[list[str], l
     results = {}
     for query, _ in queries:
         pages = box.search(query)
-        results[query] = (pages, box.articles())
+        results[query] = (pages, box.articles(), box.hrefs[0] if box.hrefs else "")
     context.close()
     assert not watch.problems(), "\n".join(watch.problems())
     return results
@@ -218,14 +219,23 @@ def ranks(results: dict, queries=QUERIES) -> dict[str, int | None]:
 
 
 @pytest.fixture(scope="module")
-def searched(site):
-    """Every query of the set typed into the search box of the built site, once."""
-    with sync_playwright() as playwright, serve(site) as base:
+def browser():
+    with sync_playwright() as playwright:
         chromium = launch(playwright)
-        try:
-            yield measure(chromium, base)
-        finally:
-            chromium.close()
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def base(site):
+    with serve(site) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def searched(browser, base):
+    """Every query of the set typed into the search box of the built site, once."""
+    return measure(browser, base)
 
 
 def test_the_query_set_is_the_issues():
@@ -257,7 +267,7 @@ def test_queries_land_on_their_page(searched):
 
 
 def test_results_are_short_clean_and_highlight_whole_words(searched):
-    articles = [(query, article) for query, (_, shown) in searched.items() for article in shown]
+    articles = [(query, article) for query, (_, shown, _) in searched.items() for article in shown]
     assert len(articles) >= 5 * len(QUERIES), len(articles)
     marks = 0
     for query, article in articles:
@@ -270,6 +280,41 @@ def test_results_are_short_clean_and_highlight_whole_words(searched):
             assert not re.search(r"[A-Za-z0-9]$", before), (query, before, word, after)
             assert not re.match(r"[A-Za-z0-9]", after), (query, before, word, after)
     assert marks >= len(QUERIES), marks
+
+
+def test_the_page_a_result_opens_highlights_whole_words(searched, browser, base):
+    # Material marks the query anywhere on the page (grad inside autograd); the search partial keeps whole words
+    links = [
+        link
+        for query, (_, _, link) in searched.items()
+        if re.fullmatch(r"[\w.()=]+", query) and re.search(r"\?h=[^&#]", link)
+    ]
+    assert len(links) >= 10, links
+    context, watch = new_context(browser, (base,))
+    page = context.new_page()
+    marked = 0
+    for link in links:
+        page.goto(link)
+        page.wait_for_function("document.querySelectorAll('mark[data-md-highlight]').length > 0")
+        runs = page.eval_on_selector_all(
+            "mark[data-md-highlight]",
+            """marks => marks.filter(m => !m.previousSibling || m.previousSibling.nodeName !== 'MARK').map(m => {
+                let last = m, text = m.textContent;
+                while (last.nextSibling && last.nextSibling.nodeName === 'MARK') {
+                    last = last.nextSibling;
+                    text += last.textContent;
+                }
+                const before = m.previousSibling ? m.previousSibling.textContent.slice(-1) : '';
+                const after = last.nextSibling ? last.nextSibling.textContent.slice(0, 1) : '';
+                return [before, text, after];
+            })""",
+        )
+        marked += len(runs)
+        halves = [run for run in runs if re.search(r"[A-Za-z0-9]$", run[0]) or re.match(r"[A-Za-z0-9]", run[2])]
+        assert not halves, (link, halves[:5])
+    context.close()
+    assert marked >= len(links), marked
+    assert not watch.problems(), "\n".join(watch.problems())
 
 
 def test_the_notebook_is_indexed_by_its_headings_and_outputs(site):
