@@ -42,8 +42,9 @@ def rows(soup) -> list[list[str]]:
     ]
 
 
-def row_with(soup, first: str) -> list[str]:
-    found = [row for row in rows(soup) if row and row[0] == first]
+def row_with(soup, first: str, width: int) -> list[str]:
+    """The one row of a `width`-column table that starts with `first`."""
+    found = [row for row in rows(soup) if len(row) == width and row[0] == first]
     assert len(found) == 1, (first, found)
     return found[0]
 
@@ -67,9 +68,9 @@ def test_the_recipe_comes_first_and_round_trips(soup, text, photo):
 def test_pil_modes_table(soup, photo):
     gray = np.array(photo.convert("L"))
     sixteen = Image.fromarray(gray.astype(np.uint16) * 257)
-    assert row_with(soup, "16 位 PNG 那样")[1:3] == [sixteen.mode, np.array(sixteen).dtype.name]
+    assert row_with(soup, "16 位 PNG 那样", 4)[1:3] == [sixteen.mode, np.array(sixteen).dtype.name]
     binary = photo.convert("1")
-    assert row_with(soup, '.convert("1")')[1:4] == ["1", "bool", str(binary.getextrema())]
+    assert row_with(soup, '.convert("1")', 4)[1:4] == ["1", "bool", str(binary.getextrema())]
 
 
 def test_numpy_table(soup, photo):
@@ -81,7 +82,7 @@ def test_numpy_table(soup, photo):
         ("uint8，已是 (C, H, W)", pixels.transpose(2, 0, 1).copy()),
     ]:
         out = to_tensor(array)
-        assert row_with(soup, label)[2:5] == [str(tuple(out.shape)), str(out.dtype), f"{out.max().item():g}"]
+        assert row_with(soup, label, 5)[2:5] == [str(tuple(out.shape)), str(out.dtype), f"{out.max().item():g}"]
 
 
 def test_i16_wraps_to_negative(text, photo):

@@ -253,7 +253,7 @@ def test_404_page_is_chinese_and_links_home_under_the_project_path(repo_site):
     article = soup.select_one("article")
     assert "找不到这个页面" in article.get_text() and "Not found" not in soup.get_text()
     home = article.select_one("a")
-    assert home["href"] == "/pytorch-notes/", home["href"]
+    assert home["href"] == "https://example.github.io/pytorch-notes/", home["href"]
     assets = [tag.get("href") or tag.get("src") for tag in soup.select("link[rel=stylesheet], script[src]")]
     assert assets and all(a.startswith("/pytorch-notes/") for a in assets), assets
 

@@ -125,7 +125,7 @@ def test_rewritten_pages_fit_the_column(counts):
     """At 1366 px nothing on the rewritten pages scrolls sideways; on a phone at most a quarter does."""
     for name in REWRITTEN[1:]:
         desktop, phone = counts["desktop-1366"][name], counts["phone-390"][name]
-        assert desktop["code"]["total"] >= 3 and desktop["output"]["total"] >= 3, (name, desktop)
+        assert desktop["code"]["total"] >= 2 and desktop["output"]["total"] >= 2, (name, desktop)
         assert desktop["code"]["wide"] == 0 and desktop["output"]["wide"] == 0, (name, desktop)
         shown = phone["code"]["total"] + phone["output"]["total"]
         assert phone["code"]["wide"] + phone["output"]["wide"] <= shown / 4, (name, phone)
@@ -223,7 +223,7 @@ def test_a_click_opens_the_figure_in_the_lightbox(site):
         link.click()
         slide = tab.locator(".glightbox-container .gslide-image img").first
         slide.wait_for(state="visible")
-        assert slide.get_attribute("src") == href
+        assert slide.get_attribute("src").endswith(f"/images/plotting/{href}")
         assert slide.evaluate("img => img.naturalWidth") > 0  # the file loaded, from this site
         tab.keyboard.press("Escape")
         tab.locator(".glightbox-container").wait_for(state="detached")

@@ -89,7 +89,7 @@ modes = {
 }
 table(
     ["图像", "mode", "np.array 的 dtype", "getextrema()"],
-    [(k, m.mode, str(np.array(m).dtype), m.getextrema()) for k, m in modes.items()],
+    [(k, m.mode, np.array(m).dtype.name, m.getextrema()) for k, m in modes.items()],
     code=(1, 2),
 )
 # --8<-- [end:pil_modes]
