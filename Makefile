@@ -62,6 +62,10 @@ offline: $(STAMP) ## strict build of the file:// variant into site-offline/ (ope
 bench: $(STAMP) ## build-speed benchmark: cold, warm, prose edit, snippet edit and the pieces, with ratios
 	$(BIN)/python scripts/bench.py
 
+.PHONY: versions
+versions: $(STAMP) ## every snippet file on each torch minor release since the notes' (temporary venvs, ~1 h): which outputs change where
+	$(BIN)/python scripts/versions.py
+
 tools/lighthouse/node_modules/.package-lock.json: tools/lighthouse/package.json tools/lighthouse/package-lock.json
 	npm ci --prefix tools/lighthouse --no-audit --no-fund
 
