@@ -117,6 +117,7 @@ def run_file(path: Path, jsonl: Path) -> None:
                         "type": type(error).__name__,
                         "message": str(error),
                         "line": frames[-1].lineno if frames else None,
+                        "source": frames[-1].line if frames else None,
                     }
             record.update(stdout=out.getvalue(), stderr=err.getvalue(), seconds=round(time.perf_counter() - started, 3))
             sink.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -298,7 +299,8 @@ def outcome(section: dict, venv: str | None) -> tuple[str, str, str]:
     if status != "ok":
         error = section.get("error") or {}
         message = normalise(str(error.get("message", "")), venv).strip().splitlines()
-        status = f"✗ {error.get('type')}: {message[-1] if message else ''} (line {error.get('line')})"
+        where = f"line {error.get('line')}" + (f": `{error['source']}`" if error.get("source") else "")
+        status = f"✗ {error.get('type')}: {message[-1] if message else ''} ({where})"
     return status, normalise(section.get("stdout", ""), venv), normalise(section.get("stderr", ""), venv)
 
 

@@ -60,7 +60,12 @@ def test_a_file_runs_section_by_section_in_one_namespace(tmp_path):
     assert by_name["first"]["stdout"] == "first 1\n"
     assert by_name["broken"]["status"] == "error"
     assert by_name["broken"]["stdout"] == "before the error\n"  # output up to the error is kept
-    assert by_name["broken"]["error"] == {"type": "AssertionError", "message": "counter is not 99", "line": 14}
+    assert by_name["broken"]["error"] == {
+        "type": "AssertionError",
+        "message": "counter is not 99",
+        "line": 14,
+        "source": 'assert counter == 99, "counter is not 99"',
+    }
     # The chunks after a failing one still run, in the same namespace.
     assert by_name["(after broken)"]["stdout"] == "between 2\n"
     assert by_name["after"]["stdout"] == "after 2\n" and by_name["after"]["stderr"] == "a warning\n"
