@@ -299,15 +299,24 @@ def outcome(section: dict, venv: str | None) -> tuple[str, str, str]:
     if status != "ok":
         error = section.get("error") or {}
         message = normalise(str(error.get("message", "")), venv).strip().splitlines()
-        where = f"line {error.get('line')}" + (f": `{error['source']}`" if error.get("source") else "")
-        status = f"✗ {error.get('type')}: {message[-1] if message else ''} ({where})"
+        status = f"✗ {error.get('type')}: {message[-1] if message else ''} (line {error.get('line')})"
     return status, normalise(section.get("stdout", ""), venv), normalise(section.get("stderr", ""), venv)
 
 
+def failure(status: str, section: dict) -> str:
+    """A status as the change list shows it: an error with the source line that raised it."""
+    source = (section.get("error") or {}).get("source")
+    return f"{status[:-1]}: `{short(source, 120)}`)" if status != "ok" and source else status
+
+
 def first_difference(before: str, after: str) -> tuple[str, str]:
+    """The first line that differs, before and after; a long common start is cut to "…" and 30 characters."""
     a, b = before.splitlines(), after.splitlines()
     for x, y in zip(a, b, strict=False):
         if x != y:
+            same = len(os.path.commonprefix([x, y]))
+            if same > 40:
+                x, y = "…" + x[same - 30 :], "…" + y[same - 30 :]
             return x, y
     n = min(len(a), len(b))
     return (a[n] if len(a) > n else "(nothing more)"), (b[n] if len(b) > n else "(nothing more)")
@@ -365,9 +374,9 @@ def table(results: dict) -> str:
                 cell = "="
             if previous is not None and now != previous[1]:
                 changed = True
-                before_label, was = previous
+                before_label, was, before_section = previous
                 if now[0] != was[0]:
-                    what = f"{was[0]} → {now[0]}"
+                    what = f"{failure(was[0], before_section)} → {failure(now[0], section)}"
                 elif now[1] != was[1]:
                     x, y = first_difference(was[1], now[1])
                     what = f"`{short(x)}` → `{short(y)}`"
@@ -377,9 +386,9 @@ def table(results: dict) -> str:
                 changes.append(f"- `{page}:{name}` changes at **{e['label']}** (from {before_label}): {what}")
             elif previous is None and now[0] != "ok":
                 changed = True
-                changes.append(f"- `{page}:{name}` fails on **{e['label']}**: {now[0]}")
+                changes.append(f"- `{page}:{name}` fails on **{e['label']}**: {failure(now[0], section)}")
             cells.append(cell)
-            previous = (e["label"], now)
+            previous = (e["label"], now, section)
         if changed:
             rows.append(f"| `{page}:{name}` | " + " | ".join(cells) + " |")
     lines += ["", f"{len(rows)} of {len(keys)} sections change across {len(envs)} environments.", ""]

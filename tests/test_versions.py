@@ -105,7 +105,10 @@ def test_the_table_shows_where_each_output_changes():
                 value={"stdout": "grad 1\nend\n"},
                 fig={"stdout": png(10, 20, b"b")},
                 warn={"stderr": "UserWarning: new\n"},
-                fails={"status": "error", "error": {"type": "AssertionError", "message": "", "line": 7}},
+                fails={
+                    "status": "error",
+                    "error": {"type": "AssertionError", "message": "", "line": 7, "source": "assert ok"},
+                },
             ),
             env(
                 "2.5.1",
@@ -125,6 +128,8 @@ def test_the_table_shows_where_each_output_changes():
     assert rows["| `area/page:warn`"].endswith("| • | w | = |")
     assert rows["| `area/page:fails`"].endswith("| • | ✗ | Δ |")
     assert "- `area/page:value` changes at **2.5.1** (from 2.4.1): `grad 1` → `grad 0`" in text
-    assert "- `area/page:fails` changes at **2.4.1** (from 2.3.1): ok → ✗ AssertionError:  (line 7)" in text
+    assert (
+        "- `area/page:fails` changes at **2.4.1** (from 2.3.1): ok → ✗ AssertionError:  (line 7: `assert ok`)" in text
+    )
     assert '(from 2.4.1): `<img alt="图" png 10×20 px>` → `<img alt="图" png 10×21 px>`' in text
     assert "4 of 5 sections change across 3 environments." in text
