@@ -189,6 +189,7 @@ def install(env: dict, workdir: Path, use_cache: bool) -> dict:
         "install",
         "--quiet",
         "--disable-pip-version-check",
+        "--no-compile",  # bytecode is compiled when the snippets import a module, not for every file
     ]
     if not use_cache:
         command.append("--no-cache-dir")
@@ -213,10 +214,14 @@ def page_of(path: Path) -> str:
     return path.relative_to(SNIPPETS).with_suffix("").as_posix()
 
 
-def run_snippets(python: Path, timeout: int) -> dict:
-    """Run every snippet file with `python`; page → {"sections": [...], "seconds", "returncode"}."""
+def run_snippets(python: Path, timeout: int, pycache: Path) -> dict:
+    """Run every snippet file with `python`; page → {"sections": [...], "seconds", "returncode"}.
+
+    Bytecode goes to `pycache` (thrown away with the environment): compiled on the first file, reused after.
+    """
     pages = {}
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "PYTHONPYCACHEPREFIX": str(pycache)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     for path in snippet_files():
         with tempfile.TemporaryDirectory(prefix="versions-") as tmp:
             jsonl = Path(tmp) / "chunks.jsonl"
@@ -432,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table-only", action="store_true", help="write the table from the saved results")
     parser.add_argument("--fresh", action="store_true", help="start from empty results instead of merging")
     parser.add_argument("--timeout", type=int, default=FILE_TIMEOUT_S, help="seconds per snippet file")
+    parser.add_argument("--installs", type=int, default=2, help="environments installed at the same time")
     parser.add_argument("--no-cache", action="store_true", help="do not use (or fill) pip's download cache")
     parser.add_argument("--out", type=Path, default=OUT, help="where results.json and table.md go")
     parser.add_argument("--copy-table", type=Path, action="append", default=[], help="also write the table here")
@@ -458,7 +464,8 @@ def main(argv: list[str] | None = None) -> int:
         versions = installed_versions(python)
         started = time.perf_counter()
         print(f"== {python}: torch {versions['torch']}", flush=True)
-        pages = run_snippets(python, args.timeout)
+        with tempfile.TemporaryDirectory(prefix="versions-pycache-") as pycache:
+            pages = run_snippets(python, args.timeout, Path(pycache))
         entry = {
             "key": "local",
             "label": f"{versions['torch']} (local)",
@@ -475,14 +482,16 @@ def main(argv: list[str] | None = None) -> int:
     if wanted and len({f"2.{e['minor']}" for e in envs}) != len(wanted):
         known = ", ".join(sorted({f"2.{e['minor']}" for e in all_envs}, key=lambda r: int(r.split(".")[1])))
         parser.error(f"--releases: the known minor releases are {known}")
-    with tempfile.TemporaryDirectory(prefix="torch-versions-") as workdir, ThreadPoolExecutor(max_workers=1) as pool:
-        # The next environment installs (network, disk) while this one runs its snippets (CPU).
-        pending: Future = pool.submit(install, envs[0], Path(workdir), not args.no_cache)
+    ahead = max(1, args.installs)
+    with tempfile.TemporaryDirectory(prefix="torch-versions-") as workdir, ThreadPoolExecutor(ahead) as pool:
+        # The next environments install (network, disk) while this one runs its snippets (CPU); at most
+        # `ahead` environments are installing or waiting at any time, so disk use stays bounded.
+        pending: list[Future] = [pool.submit(install, e, Path(workdir), not args.no_cache) for e in envs[:ahead]]
         for i, env in enumerate(envs):
             print(f"== {env['key']}: installing {' '.join(env['requirements'])}", flush=True)
-            installed = pending.result()
-            if i + 1 < len(envs):
-                pending = pool.submit(install, envs[i + 1], Path(workdir), not args.no_cache)
+            installed = pending.pop(0).result()
+            if i + ahead < len(envs):
+                pending.append(pool.submit(install, envs[i + ahead], Path(workdir), not args.no_cache))
             entry = {"key": env["key"], "requirements": env["requirements"], **installed}
             entry["label"] = label_of(env, installed.get("versions", {}))
             venv = Path(installed["venv"])
@@ -496,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
                 started = time.perf_counter()
-                entry["pages"] = run_snippets(venv / "bin" / "python", args.timeout)
+                entry["pages"] = run_snippets(venv / "bin" / "python", args.timeout, venv / "pycache")
                 entry["run_s"] = round(time.perf_counter() - started, 1)
             shutil.rmtree(venv, ignore_errors=True)
             merge(results, entry, order)
