@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import functools
 import io
 import json
 import os
@@ -135,8 +136,30 @@ def pins(requirements: Path) -> dict[str, str]:
     return found
 
 
+@functools.cache
+def torch_versions() -> tuple[str, ...]:
+    """Every torch version pip can see (`pip index versions torch`)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "index", "versions", "torch"], capture_output=True, text=True, check=True
+    )
+    listed = next(line for line in done.stdout.splitlines() if line.startswith("Available versions:"))
+    return tuple(v.strip() for v in listed.split(":", 1)[1].split(","))
+
+
+def latest_torch(minor: int) -> str:
+    """The latest torch 2.<minor>.<patch> release pip can see, leaving out local builds ("2.13.0+cpu")."""
+    found = [v for v in torch_versions() if re.fullmatch(rf"2\.{minor}\.\d+", v)]
+    if not found:
+        raise SystemExit(f"no torch 2.{minor} release found by `pip index versions torch`")
+    return max(found, key=lambda v: int(v.split(".")[2]))
+
+
 def environments() -> list[dict]:
-    """The environments to run, oldest first: label, the pip requirements, and the minor release."""
+    """The environments to run, oldest first: label, the pip requirements, and the minor release.
+
+    torch is pinned with `===` (the exact version string), so that a local build such as 2.13.0+cpu,
+    whose binary does not match the PyPI torchvision, is never picked instead of the PyPI release.
+    """
     current, notes = pins(ROOT / "requirements.txt"), pins(ROOT / "requirements-notes.txt")
     plotting = [f"{name}=={current[name]}" for name in PLOTTING]
     first, last = (int(spec["torch"].split(".")[1]) for spec in (notes, current))
@@ -148,7 +171,7 @@ def environments() -> list[dict]:
             stack = {"torch": current["torch"], "torchvision": current["torchvision"], "numpy": current["numpy"]}
         else:
             stack = {
-                "torch": f"2.{minor}.*",
+                "torch": latest_torch(minor),
                 "torchvision": f"0.{minor + TORCHVISION_OFFSET}.*",
                 "numpy": current["numpy"],
             }
@@ -156,7 +179,13 @@ def environments() -> list[dict]:
             found.append({"key": f"2.{minor}/np1", "minor": minor, "stack": {**stack, "numpy": notes["numpy"]}})
         found.append({"key": f"2.{minor}", "minor": minor, "stack": stack})
     for env in found:
-        env["requirements"] = [f"{name}=={version}" for name, version in env["stack"].items()] + plotting
+        stack = env["stack"]
+        env["requirements"] = [
+            f"torch==={stack['torch']}",
+            f"torchvision=={stack['torchvision']}",
+            f"numpy=={stack['numpy']}",
+            *plotting,
+        ]
     return found
 
 
