@@ -11,8 +11,10 @@ torchvision (torchvision 0.<minor + 15>, the pairing PyTorch documents), NumPy, 
 plotting stack (matplotlib, Pillow, mplfonts pinned as in requirements.txt), so that output differences come from
 PyTorch and NumPy only. The first and last releases use the exact pins of the two requirements files. NumPy is the
 current pin, except on torch 2.3, which was built against NumPy 1 and gets the notes' NumPy 1.26; torch 2.4 runs a
-second time with NumPy 1.26 so that a change at 2.4 can be told apart as PyTorch's or NumPy's. pip's cache is
-used, so a rerun downloads nothing again. The environment is deleted once its snippets have run.
+second time with NumPy 1.26 so that a change at 2.4 can be told apart as PyTorch's or NumPy's. torch is pinned
+by its exact version (the latest `pip index versions torch` lists for the minor, local builds such as "+cpu" left
+out). Two environments install while one runs; each is deleted once its snippets have run. Downloads go through
+pip's cache (`--no-cache` to bypass it); a full run takes about an hour and 5–7 GiB of disk per environment.
 
 Every `snippets/<area>/<note>.py` then runs standalone (`cwd` = repository root, MPLBACKEND=Agg, a time limit per
 file) the way the build runs a page: the file's code in one namespace, section by section
