@@ -114,6 +114,10 @@ offline: $(STAMP) $(NOTES_STAMP) ## strict build of the file:// variant into sit
 bench: $(STAMP) $(NOTES_STAMP) ## build-speed benchmark: cold, warm, prose edit, snippet edit and the pieces, with ratios
 	$(BIN)/python scripts/bench.py
 
+.PHONY: versions
+versions: $(STAMP) ## every snippet file on each torch minor release since the notes' (temporary venvs, ~1 h): which outputs change where
+	$(BIN)/python scripts/versions.py
+
 tools/lighthouse/node_modules/.package-lock.json: tools/lighthouse/package.json tools/lighthouse/package-lock.json
 	npm ci --prefix tools/lighthouse --no-audit --no-fund
 
