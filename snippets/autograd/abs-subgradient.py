@@ -150,11 +150,10 @@ left, at, _ = measured["F.leaky_relu(x)", 0.0]
 assert at == left  # 取左导数（斜率 0.01）
 assert measured["F.hardtanh(x)", 1.0][1] == 0.0
 # clamp 在边界上：torch 2.3 取 1（边界内侧的导数）；
-# 当前版本数值边界取 0，张量边界取 0.5。
-# 据 issue 11，2.11 仍是 1；改变发生的版本以 make versions 的表为准，这里只区分两端
+# torch 2.14 起数值边界取 0，张量边界取 0.5（逐个版本运行的结果：改变出现在 2.14）
 for point in (0.0, 1.0):
-    assert measured["x.clamp(0, 1)", point][1] == since("2.12", before=1.0, after=0.0)
-    assert measured["x.clamp(lo, hi)", point][1] == since("2.12", before=1.0, after=0.5)
+    assert measured["x.clamp(0, 1)", point][1] == since("2.14", before=1.0, after=0.0)
+    assert measured["x.clamp(lo, hi)", point][1] == since("2.14", before=1.0, after=0.5)
 assert measured["torch.sqrt(x)", 0.0][1] == float("inf")
 for expression in ("torch.sign(x)", "torch.round(x)", "torch.floor(x)"):
     grads = next(g for (e, _), g in measured.items() if e == expression)

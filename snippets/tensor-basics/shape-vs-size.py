@@ -6,7 +6,9 @@ from pathlib import Path
 import torch
 
 torch.manual_seed(0)
-table = runpy.run_path(str(Path(__file__).resolve().parents[1] / "_shared" / "tables.py"))["table"]
+SHARED = Path(__file__).resolve().parents[1] / "_shared"
+table = runpy.run_path(str(SHARED / "tables.py"))["table"]
+since = runpy.run_path(str(SHARED / "versions.py"))["since"]
 
 # --8<-- [start:same_value]
 import torch
@@ -97,6 +99,10 @@ assert outcomes["x.size == (2, 3)"] == "False" and outcomes["bool(x.size)"] == "
 assert raised == FORGOTTEN[2:], raised
 assert all("builtin_function_or_method" in outcomes[s] for s in FORGOTTEN[2:6])
 assert "not callable" in outcomes["x.shape(0)"]
+# torch.zeros 的措辞随版本而变（逐个版本运行的结果：torch 2.10 起）
+before, after = "but found element of type", "not builtin_function_or_method"
+wording = since("2.10", before=before, after=after)
+assert wording in outcomes["torch.zeros(x.size)"]
 assert a.shape == tuple(x.shape) and a.size == x.numel() == 6
 print("本页的全部断言成立。")
 # --8<-- [end:checks]
