@@ -107,9 +107,11 @@ def served(tmp_path):
         "NO_MKDOCS_2_WARNING": "1",
     }
     server = Server(root, port, env)
-    server.wait_for(lambda: "Watching paths for changes" in server.log.read_text(encoding="utf-8"))
-    yield root, port, env, server
-    server.stop()
+    try:
+        server.wait_for(lambda: "Watching paths for changes" in server.log.read_text(encoding="utf-8"))
+        yield root, port, env, server
+    finally:
+        server.stop()
 
 
 def test_edits_rebuild_only_what_changed_and_serve_a_clean_build(served):
