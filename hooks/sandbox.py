@@ -101,7 +101,8 @@ def bwrap_command(
         )
     command = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
     command += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    venv = str(python.parent.parent.resolve())  # a venv that is a symlink is read where it really is
+    venv = str(python.parent.parent.resolve())  # a venv that is a symlink is read (and run) where it really is
+    python = Path(venv) / "bin" / python.name
     for folder in ("/usr", "/etc", "/bin", "/lib", "/lib64", "/sbin", prefix, venv, str(ROOT)):
         command += ["--ro-bind-try", folder, folder]
     if share is not None:  # a folder the build shares with the sandbox (the notebook kernel's sockets)
