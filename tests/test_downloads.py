@@ -3,6 +3,8 @@ snippet sections in page order, deterministic, and both run top to bottom in a f
 
 from __future__ import annotations
 
+import concurrent.futures
+import os
 import re
 import subprocess
 import sys
@@ -98,11 +100,12 @@ def test_page_links_its_notebook_and_script(site, name):
 
 
 def test_generated_notebooks_and_scripts_run_top_to_bottom(site, tmp_path):
-    """Each page's notebook in a fresh kernel and its script in a fresh interpreter, from an empty folder."""
+    """Each page's notebook in a fresh kernel and its script in a fresh interpreter, from an empty folder.
+    The pages are independent: they run side by side, one per processor."""
     import nbclient
 
-    failures = {}
-    for name in PAGES:
+    def run_page(name: str) -> dict[str, str]:
+        failures = {}
         files = downloads(site, name)
         work = tmp_path / name.replace("/", "__")
         work.mkdir()
@@ -128,6 +131,12 @@ def test_generated_notebooks_and_scripts_run_top_to_bottom(site, tmp_path):
             failures[f"{name} (prints Markdown or base64)"] = printed[:500]
         if list(work.iterdir()):
             failures[f"{name} (files written)"] = sorted(p.name for p in work.iterdir())
+        return failures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        results = list(pool.map(run_page, PAGES))
+    assert len(results) == len(PAGES) >= 12
+    failures = {key: value for result in results for key, value in result.items()}
     assert not failures, failures
 
 

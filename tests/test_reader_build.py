@@ -96,7 +96,7 @@ def test_stored_notebook_has_no_outputs_and_is_in_the_nav():
         "CrossEntropyLoss",
         "backward",
         "grad_fn",
-        "NotoSansCJKsc-Regular.otf",
+        "NotoSansCJK-Regular.ttc",
     ):
         assert needed in source, needed
     nav = json.dumps(load_config(str(ROOT / "mkdocs.yml")).nav, ensure_ascii=False)
