@@ -210,7 +210,9 @@ def test_palette_toggle_switches_scheme_and_stays_readable(site, browser, base):
     if figure_page:
         shown = page.locator("img.figure:visible")
         assert shown.count() > 0
-        assert all(src.endswith("#only-dark") for src in shown.evaluate_all("els => els.map(e => e.getAttribute('src'))"))
+        assert all(
+            src.endswith("#only-dark") for src in shown.evaluate_all("els => els.map(e => e.getAttribute('src'))")
+        )
     page.goto(base + "notebooks/hands-on/")  # the choice is remembered across pages
     settle(page)
     assert page.evaluate(scheme) == "slate"

@@ -61,7 +61,17 @@ def offline_clone_site(tmp_path_factory) -> Path:
     )
     env = {**os.environ, "DOCS_EXEC_CACHE": str(base / "cache"), "NO_MKDOCS_2_WARNING": "1", "GITHUB_TOKEN": PLANTED}
     result = subprocess.run(
-        ["unshare", "-rn", "make", "--no-print-directory", "-o", ".venv/.installed", "-o", ".venv-notes/.installed", "build"],
+        [
+            "unshare",
+            "-rn",
+            "make",
+            "--no-print-directory",
+            "-o",
+            ".venv/.installed",
+            "-o",
+            ".venv-notes/.installed",
+            "build",
+        ],
         cwd=clone,
         env=env,
         capture_output=True,

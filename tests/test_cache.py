@@ -10,7 +10,7 @@ import subprocess
 import threading
 from pathlib import Path
 
-from conftest import BIN
+from conftest import ROOT, BIN
 from scratch import make_build, page_with_blocks, result_blocks, scratch_repo
 
 SNIPPET = """\
@@ -87,34 +87,32 @@ def test_editing_an_earlier_block_reruns_the_later_ones(tmp_path):
 
 
 def test_a_changed_package_version_invalidates(tmp_path):
-    """A distribution record that says torch is another version (the real torch still imports) re-runs everything."""
+    """The notes' environment replaced by another (other torch, other NumPy): its blocks run again, the current
+    environment's come from the cache."""
     root = two_pages(tmp_path)
-    build(root)
-    fake = tmp_path / "fake-metadata"
-    info = fake / "torch-99.0.0.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: torch\nVersion: 99.0.0\n", encoding="utf-8")
-    report = build(root, PYTHONPATH=str(fake))
-    assert report["executed"] == 4 and report["cached"] == 0
+    both = {"DOCS_EXEC_ENVS": "notes,current"}
+    assert build(root, **both)["executed"] == 8
+    (root / ".venv-notes").unlink()
+    (root / ".venv-notes").symlink_to(ROOT / ".venv")  # now "笔记版本" has the current versions
+    report = build(root, **both)
+    assert report["executed"] == 4 and report["cached"] == 4
 
 
 def test_fully_cached_build_never_imports_torch(tmp_path):
+    """A fully cached build starts no sandbox, so nothing imports torch: a `bwrap` that refuses to run, first on
+    PATH, does not stop it; with an empty cache the same build fails on it."""
     root = two_pages(tmp_path)
     build(root)
-    poison = tmp_path / "poison"
-    (poison / "torch").mkdir(parents=True)
-    (poison / "torch" / "__init__.py").write_text('raise ImportError("torch was imported")\n', encoding="utf-8")
-    (poison / "torch-2.14.1.dist-info").mkdir()  # keep the version the cache was keyed on
-    real = next(p for p in (BIN.parent / "lib").glob("python3*/site-packages/torch-*.dist-info"))
-    (poison / "torch-2.14.1.dist-info" / "METADATA").write_text(
-        (real / "METADATA").read_text(encoding="utf-8"), encoding="utf-8"
-    )
-    report = build(root, PYTHONPATH=str(poison))
+    fake = tmp_path / "fake-bin"
+    fake.mkdir()
+    (fake / "bwrap").write_text('#!/bin/sh\necho "bwrap was started" >&2\nexit 97\n', encoding="utf-8")
+    (fake / "bwrap").chmod(0o755)
+    path = f"{fake}:{os.environ['PATH']}"
+    report = build(root, PATH=path)
     assert report["executed"] == 0 and report["cached"] == 4
-    # and the poison works: with an empty cache the same build fails on it
-    result = make_build(root, env={"PYTHONPATH": str(poison), "DOCS_EXEC_CACHE": str(tmp_path / "empty")})
+    result = make_build(root, env={"PATH": path, "DOCS_EXEC_CACHE": str(tmp_path / "empty")})
     assert result.returncode != 0
-    assert "could not start: ImportError: torch was imported" in result.stdout + result.stderr
+    assert "bwrap was started" in result.stdout + result.stderr
 
 
 def test_cache_off_executes_everything(tmp_path):
@@ -126,7 +124,12 @@ def test_cache_off_executes_everything(tmp_path):
 def test_serve_prose_edit_runs_no_code_and_snippet_edit_runs_one_page(tmp_path):
     root = two_pages(tmp_path)
     build(root)  # fills the cache, as an earlier serve session would have
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "DOCS_EXEC_CACHE": str(root / ".cache" / "exec")}
+    env = {
+        **os.environ,
+        "NO_MKDOCS_2_WARNING": "1",
+        "DOCS_EXEC_CACHE": str(root / ".cache" / "exec"),
+        "DOCS_EXEC_ENVS": "current",  # as build() (tests/scratch.py)
+    }
     server = subprocess.Popen(
         [str(BIN / "mkdocs"), "serve", "--dev-addr", "127.0.0.1:0", "--livereload"],
         cwd=root,

@@ -153,7 +153,8 @@ def test_downloads_name_what_to_install_and_embed_nothing(site):
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"[A-Za-z0-9+/]{200,}", text), path  # no embedded image data
         assert not LOCAL_TAG.search(text), (path, LOCAL_TAG.search(text))
-        assert "subprocess" not in text and "pip install --quiet" not in text, path
+        # No silent install: nothing runs pip (a page may start Python itself: custom-function's fresh process).
+        assert not re.search(r"pip\b.{0,40}\binstall|-m\W+pip", text.replace("pip install torch", "")), path
     for name in PAGES:
         notebook = nbformat.read(downloads(site, name)[".ipynb"], as_version=4)
         first_code = next(i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code")

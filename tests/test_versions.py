@@ -78,7 +78,7 @@ def scratch_site(tmp_path_factory):
 
 
 def test_a_differing_output_shows_both_versions_with_their_labels(scratch_site):
-    soup = page(scratch_site, "demo/versions")
+    soup = page(scratch_site, "demo/versions", versions=True)
     differing = soup.select("article .exec-differs")
     assert len(differing) == 1
     labels = [label.get_text() for label in differing[0].select(".tabbed-labels label")]
@@ -96,7 +96,7 @@ def test_a_differing_output_shows_both_versions_with_their_labels(scratch_site):
 
 
 def test_an_identical_output_is_shown_once_with_both_versions_named(scratch_site):
-    soup = page(scratch_site, "demo/versions")
+    soup = page(scratch_site, "demo/versions", versions=True)
     same = [node for node in soup.select("article .result") if not node.select(".exec-differs")]
     assert len(same) == 1
     assert same[0].select_one("code").get_text().strip() == in_env("current", "print(sum(range(10)))").strip()
@@ -119,7 +119,7 @@ def test_every_page_shows_its_outputs_for_both_versions(site):
     labels = {env: f"{LABELS[env]} · torch {torch_version(env)}" for env in ENVIRONMENTS}
     counted = 0
     for path in PAGE_PATHS:
-        soup = page(site, path)
+        soup = page(site, path, versions=True)
         for node in soup.select("article .exec-differs"):
             assert [label.get_text() for label in node.select(".tabbed-labels label")] == [
                 labels["notes"],
@@ -135,7 +135,7 @@ def test_every_page_shows_its_outputs_for_both_versions(site):
 def test_the_diff_page_lists_every_differing_block_of_the_site(site):
     differing = set()
     for path in PAGE_PATHS:
-        for node in page(site, path).select("article .exec-differs"):
+        for node in page(site, path, versions=True).select("article .exec-differs"):
             differing.add(("" if path == "index" else f"{path}/") + f"#{node['id']}")
     listed = set()
     for anchor in page(site, "version-diffs").select("article li a"):
