@@ -10,7 +10,7 @@ import subprocess
 import threading
 from pathlib import Path
 
-from conftest import ROOT, BIN
+from conftest import BIN, ROOT
 from scratch import make_build, page_with_blocks, result_blocks, scratch_repo
 
 SNIPPET = """\
