@@ -28,7 +28,7 @@ def rows_by_first_cell(table: list[list[str]]) -> dict[str, list[str]]:
 def figures(soup) -> list[bytes]:
     """Decoded images printed by show(): each must be a real PNG or SVG of plausible size."""
     decoded = []
-    for img in soup.select("article img.figure"):
+    for img in soup.select('article img.figure:not([data-gallery="dark"])'):
         kind, data = figure_bytes(img)
         if kind == "png":
             assert data.startswith(b"\x89PNG\r\n\x1a\n")
