@@ -58,6 +58,9 @@ DROP_CLASSES = {
 # Source code shown on a page (a code block outside an executed output, ``.result`` or ``.exec-output``; a notebook's input cell).
 SOURCE_CLASSES = {"highlight", "highlight-ipynb"}
 HEADINGS = {f"h{n}" for n in range(1, 7)}
+# A page's collapsed 「本页如何自证」 block: the checks that keep the page honest, not the lesson. Its asserts and
+# outputs repeat the page's terms and values, and made pages outrank the one a query is about.
+SELF_CHECK = re.compile(r'<details class="note">\s*<summary>本页如何自证</summary>.*?</details>', re.S)
 BLOCKS = {"p", "li", "tr", "dt", "dd", "summary", "figcaption", "caption", "blockquote"}
 CELLS = {"td", "th"}
 INLINE_KEPT = {"code", "sub", "sup"}  # the inline tags Material keeps in an entry
@@ -223,7 +226,7 @@ def on_page_content(html_content, page, config, **_):
         search = page.meta.setdefault("search", {})
         search.setdefault("boost", NOTEBOOK_BOOST)
     _rendered[page.file.src_uri] = html_content
-    return search_view(html_content)
+    return search_view(SELF_CHECK.sub("", html_content))
 
 
 @event_priority(-100)  # after Material's search plugin (priority 0) has indexed the view

@@ -39,6 +39,8 @@ def scratch_copy(tmp_path: Path) -> Path:
             shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("mkdocs.yml", "Makefile"):
         shutil.copy2(ROOT / name, root / name)
+    for venv in (".venv", ".venv-notes"):  # the two environments the blocks run in
+        (root / venv).symlink_to(ROOT / venv)
     return root
 
 

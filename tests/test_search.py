@@ -109,7 +109,6 @@ QUERIES: list[tuple[str, str]] = [
     ("TypeError: 'torch.Size' object is not callable", "tensor-basics/shape-vs-size/"),
     ("AttributeError: module 'torch.nn' has no attribute 'CrossEntropy'", "losses/cross-entropy/"),
     ("ValueError: optimizer got an empty parameter list", "nn-module/call-and-forward/"),
-    ("missing 2 required positional arguments: 'out_channels' and 'kernel_size'", "nn-module/call-and-forward/"),
     ("it must override the setup_context staticmethod", "autograd/custom-function/"),
     ("TypeError: Invalid shape (3, 224, 224) for image data", "images/plotting/"),
     ("Clipping input data to the valid range for imshow with RGB data", "images/plotting/"),
