@@ -79,7 +79,8 @@ def _bytes(text: str) -> int:
     return int(float(text[:-1]) * units[text[-1]]) if text[-1:] in units else int(text)
 
 
-# The slowest block measured on this site takes about 3 s (torch 2.3.1, two cores): 60 s is a wide margin.
+# The slowest block measured on this site took 12-20 s on two busy cores (it starts a Python of its own): 60 s is
+# a margin of three or more.
 TIMEOUT = float(os.environ.get("DOCS_EXEC_TIMEOUT", "60"))
 GRACE = 15.0  # seconds the build waits beyond TIMEOUT for the page process to report its own time-out
 MEMORY = _bytes(os.environ.get("DOCS_EXEC_MEMORY", "4G"))
