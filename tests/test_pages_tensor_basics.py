@@ -291,42 +291,6 @@ def test_shape_vs_size_forgotten_parentheses(site):
 
 
 # -- tools/pycharm-np-array ----------------------------------------------------------------------------
-def pycharm_cases() -> dict[str, torch.Tensor]:
-    layer = torch.nn.Linear(3, 2)
-    z = torch.tensor([1 + 2j, 3 - 4j])
-    return {
-        "普通张量": torch.rand(2, 3),
-        "layer.weight": layer.weight,
-        "layer.weight * 2": layer.weight * 2,
-        "转置 .T": torch.rand(2, 3).T,
-        "切片 [:, ::2]": torch.rand(4, 4)[:, ::2],
-        "float16": torch.rand(3, dtype=torch.float16),
-        "bfloat16": torch.rand(3, dtype=torch.bfloat16),
-        "int64 大整数": torch.tensor([0, 2**24 + 1]),
-        "z.conj()": z.conj(),
-        "z.conj().imag": z.conj().imag,
-    }
-
-
-CONVERSIONS = {
-    "np.array(t)": lambda t: np.array(t),
-    "t.numpy(force=True)": lambda t: t.numpy(force=True),
-    "t.detach().cpu().float().numpy()": lambda t: t.detach().cpu().float().numpy(),
-    "safe_numpy(t)": lambda t: (t.float() if t.dtype == torch.bfloat16 else t).numpy(force=True),
-}
-
-
-def conversion_cell(conversion, t) -> str:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            result = conversion(t)
-            text = f"✓ {result.dtype} {result.shape}"
-        except Exception as error:  # noqa: BLE001
-            text = f"✗ {type(error).__name__}"
-    return text + "".join(f" ⚠ {warning.category.__name__}" for warning in caught)
-
-
 def test_pycharm_table_is_what_numpy_does(site):
     """The page's one table (tensor kinds x conversions), recomputed here with torch and NumPy."""
     layer = torch.nn.Linear(3, 2)
