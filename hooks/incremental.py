@@ -8,7 +8,10 @@ holding only the pages just rebuilt. This hook makes the dirty build correct:
   changed since its HTML was written: its HTML's time stamp is set back, so MkDocs sees it as stale;
 - every page is rebuilt when anything that all pages share changed: mkdocs.yml, hooks/, overrides/,
   the navigation, a page added or removed;
-- the search index keeps the entries of the pages not rebuilt and takes the new ones of those rebuilt.
+- the search index keeps the entries of the pages not rebuilt and takes the new ones of those rebuilt;
+- the theme's templates are compiled once per session, not on every rebuild: MkDocs makes a new Jinja
+  environment for each build, so the compiled code is kept in a Jinja bytecode cache, which checks each
+  template's source and compiles an edited template (``overrides/``) again.
 
 ``make build`` and a plain ``mkdocs serve`` are clean builds: this hook does nothing there.
 """
@@ -20,6 +23,8 @@ import json
 import os
 import re
 from pathlib import Path
+
+import jinja2
 
 INCLUDE = re.compile(r'^\s*--8<--\s+"(?P<path>[^":]+)(?::[\w-]+)?"\s*$', re.M)
 SHARED_INPUTS = ("mkdocs.yml", "hooks", "overrides")
@@ -79,6 +84,29 @@ def on_files(files, config, **_):
                 _stale(dest)
                 break
     return files
+
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Jinja's bytecode cache, in memory: the session's compiled templates, keyed by name and source."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_templates = _CompiledTemplates()
+
+
+def on_env(env, **_):
+    if _state["dirty"]:
+        env.bytecode_cache = _templates
+    return env
 
 
 def on_nav(nav, config, files, **_):

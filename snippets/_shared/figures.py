@@ -27,6 +27,7 @@ from importlib.resources import files
 import matplotlib
 import matplotlib.pyplot as plt
 import noto_cjk_sans_otc  # imported (not only named) so that a downloaded notebook installs it where missing
+import PIL.Image
 from matplotlib import font_manager
 from matplotlib.colors import to_rgba
 
@@ -116,10 +117,13 @@ def _encode(fig) -> tuple[str, bytes, int, int]:
         fig.savefig(buffer, format=fmt, bbox_inches="tight", dpi=2 * fig.dpi, transparent=True, **options)
         return buffer.getvalue()
 
+    if any(ax.images for ax in fig.axes):
+        # WebP's default effort (method 4): method 6 is 12 % smaller and twenty times slower to encode.
+        webp = save("webp", pil_kwargs={"quality": 90, "method": 4})
+        width, height = (side // 2 for side in PIL.Image.open(io.BytesIO(webp)).size)
+        return "webp", webp, width, height
     png = save("png", metadata={"Software": None})
     width, height = int.from_bytes(png[16:20], "big") // 2, int.from_bytes(png[20:24], "big") // 2
-    if any(ax.images for ax in fig.axes):
-        return "webp", save("webp", pil_kwargs={"quality": 90, "method": 6}), width, height
     svg = save("svg", metadata={"Date": None})
     return ("svg+xml", svg, width, height) if len(svg) < len(png) else ("png", png, width, height)
 
