@@ -422,7 +422,7 @@ class Runner:
         self.strict = False
         self.incremental = False
         self.pool = ThreadPoolExecutor(max_workers=len(ENVIRONMENTS))
-        self.stats = {"executed": 0, "cached": 0, "seconds": 0.0, "slowest": (0.0, "")}
+        self.stats = {"executed": 0, "cached": 0, "seconds": 0.0, "slowest": (0.0, ""), "waited": 0.0}
 
     def configure(self, strict: bool) -> None:
         self.strict = strict
@@ -443,7 +443,7 @@ class Runner:
         self.index = index_snippets()
         if not self.incremental:  # `mkdocs serve --dirty` keeps the records of the pages it does not rebuild
             self.records = {}
-        self.stats = {"executed": 0, "cached": 0, "seconds": 0.0, "slowest": (0.0, "")}
+        self.stats = {"executed": 0, "cached": 0, "seconds": 0.0, "slowest": (0.0, ""), "waited": 0.0}
 
     def begin_page(self, page) -> None:
         self.end_page()
@@ -510,6 +510,7 @@ class Runner:
                 first_line,
                 f"not run: an earlier block of the page failed ({record.failed.filename}:{record.failed.line})",
             )
+        started = time.perf_counter()
         futures = {key: self.pool.submit(run.run, code, filename, first_line) for key, run in self.runs.items()}
         outputs, failure = {}, None
         for key, future in futures.items():
@@ -517,6 +518,7 @@ class Runner:
                 outputs[key] = future.result()
             except BlockFailed as error:
                 failure = failure or error
+        self.stats["waited"] += time.perf_counter() - started  # the build's wall time spent on execution
         if failure is not None:
             record.failed = failure
             for run in self.runs.values():  # a failed page runs nothing more: its processes end now
@@ -761,6 +763,7 @@ def on_post_build(config, **_):
                     "executed": stats["executed"],
                     "cached": stats["cached"],
                     "exec_seconds": stats["seconds"],
+                    "exec_wall_seconds": stats["waited"],
                     "slowest_block": stats["slowest"],
                 }
             ),

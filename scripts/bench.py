@@ -194,10 +194,17 @@ def serve_latency(root: Path, envs: str, config: str = "mkdocs.yml") -> dict:
         until(lambda: "</html>" in fetch(url))
         until(lambda: "Watching paths for changes" in (root / "serve.log").read_text(encoding="utf-8"))
         figures = {}
+        report = root / "exec-report.json"  # written at the end of every build of the hook
         for kind, editor in (("prose edit", edit_prose), ("snippet edit", edit_snippet)):
             marker = f"bench-{kind}-{time.monotonic_ns()}".replace(" ", "-")
+            report.unlink(missing_ok=True)
             editor(root, marker)
             figures[f"serve: {kind} visible"] = until(lambda marker=marker: marker in fetch(url))
+        if dirty:  # the page's own execution in that rebuild (the build's wall time waiting for its blocks)
+            until(report.is_file)
+            figures["serve: snippet edit: the page's execution"] = json.loads(report.read_text(encoding="utf-8"))[
+                "exec_wall_seconds"
+            ]
         return figures
     finally:
         server.terminate()
@@ -256,6 +263,8 @@ def main() -> None:
     print(f"Build benchmark on {machine} (all figures from this run)")
     for name, value in figures.items():
         target = SECONDS.get(name)
+        if name.endswith("serve: snippet edit visible") and f"{name[:-8]}: the page's execution" in figures:
+            target = figures[f"{name[:-8]}: the page's execution"] + 1.0  # that page's execution + 1 s
         verdict = "" if target is None else f"  (target < {target:g} s) " + ("ok" if value < target else "OVER TARGET")
         print(f"  {name:<44} {value:8.2f} s{verdict}")
     print(f"  blocks: {blocks} executed cold (both environments); the snippet edit re-ran {rerun}")
