@@ -13,8 +13,9 @@ started is killed. Only the page's own process can answer: the kernel attaches t
 each message (SCM_CREDENTIALS).
 
 - Identical outputs are shown once, labelled with both versions; different ones in tabs named after
-  the exact versions. Every block is recorded (``Runner.records``): the page's list of differences
-  and the generated 版本差异一览 page read that record.
+  the exact versions. Every block is recorded (``Runner.records``; the format is written down at
+  ``Block``): the page's list of differences, the generated 版本差异一览 page, the downloads
+  (``hooks/downloads.py``) and ``scripts/output_diff.py`` (through ``DOCS_EXEC_RECORD``) read that record.
 - A failure (exception, exit, time-out with the line that was running, out of memory, output over
   budget, a foreign process answering) names the snippet file and line and the page. In a strict
   build the first one ends the build; otherwise the page shows it and runs none of its later blocks.
