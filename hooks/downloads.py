@@ -1,15 +1,22 @@
 """MkDocs hook: every note page offers its own code as a notebook (.ipynb) and as a script (.py).
 
-Both files are generated at build time from the page itself: the markdown-exec fences on the page name
-the snippet sections (``--8<-- "area/note.py:section"``) in page order; sections of ``snippets/_shared/``
+Both files are generated from the page's record (``hooks/exec_isolated.py``: ``Runner.records``, the one
+place that knows which code a page ran), nothing parses the page or its snippets again: the blocks the page
+executed, in page order, each under the page heading it sits under; blocks from ``snippets/_shared/``
 come first. The notebook starts the way the build starts a page (see ``exec_worker``): the same seeds;
 a first Markdown cell says which packages to install (the build's versions, without local tags such as
 ``+cpu`` that no plain ``pip install`` finds); nothing is installed behind the reader's back. Tables print
 as aligned text and figures open with ``plt.show()`` (``snippets/_shared``), so a download never prints
-Markdown or base64. It is written next to the
-page (``autograd/abs-subgradient/abs-subgradient.ipynb``, ``.py`` beside it) through MkDocs ``Files``,
-so ``mkdocs serve`` and ``mkdocs build`` both have it. Generated files are deterministic: cell ids
-are derived from the cell's position and text, and nothing records a time.
+Markdown or base64. It is written next to the page (``autograd/abs-subgradient/abs-subgradient.ipynb``,
+``.py`` beside it) through MkDocs ``Files``, so ``mkdocs serve`` and ``mkdocs build`` both have it.
+Generated files are deterministic: cell ids are derived from the cell's position and text, and nothing
+records a time.
+
+Only what changed is written: the files are made when their page is rendered (``on_page_content``, after
+``exec_isolated`` has recorded it), so a dirty rebuild (``make serve``; see ``hooks/incremental.py``)
+writes the downloads of the pages it rebuilt and leaves the others' files as they are; a full build
+renders, and writes, every page. A page whose block failed (a non-strict build) offers no download.
+This hook must come after ``hooks/exec_isolated.py`` in mkdocs.yml; without that hook there are none.
 
 The page shows the links (``overrides/main.html`` reads ``page.meta.downloads``); notebook pages
 (mkdocs-jupyter) get their own stored notebook. With a GitHub repository (``REPO_URL``) a notebook
@@ -26,96 +33,32 @@ import json
 import posixpath
 import re
 import sys
-import textwrap
 from importlib import metadata
-from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
 import exec_worker  # standard library only (hooks/ is on sys.path while MkDocs loads hooks)
 
-ROOT = Path(__file__).resolve().parent.parent
-SNIPPETS = ROOT / "snippets"
-SHARED = "_shared/"
-FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*)$")
-EXEC_ON = re.compile(r'\bexec="(?:on|true|yes|1)"', re.I)
-INCLUDE = re.compile(r'^\s*--8<--\s+"(?P<target>[^"]+)"\s*$')
-MARKER = re.compile(r"^\s*# --8<-- \[(start|end):([\w-]+)\]\s*$")
-HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*(?:\{[^}]*\})?\s*$")
+SHARED = "snippets/_shared/"
 COLAB = "https://colab.research.google.com/github/"
-
-_pages: dict[str, dict] = {}
-
-
-# -- Reading a page -----------------------------------------------------------------------------------
+EXEC_HOOK = "exec_isolated.py"
 
 
-def section_text(path: str, name: str, page: str) -> str:
-    """A snippet section's code, as pymdownx.snippets shows it (inner markers dropped, dedented)."""
-    file = SNIPPETS / path
-    if not file.is_file():
-        raise PluginError(f"docs/{page}: the snippet file snippets/{path} does not exist")
-    lines, inside = [], False
-    for line in file.read_text(encoding="utf-8").splitlines():
-        marker = MARKER.match(line)
-        if marker and marker[2] == name:
-            if marker[1] == "end" and inside:
-                return textwrap.dedent("\n".join(lines)).strip("\n")
-            inside = marker[1] == "start"
-            continue
-        if inside and not marker:
-            lines.append(line)
-    raise PluginError(f"docs/{page}: no section '{name}' in snippets/{path}")
+def exec_records(config) -> dict | None:
+    """The record hooks/exec_isolated.py keeps (``runner.records``: src_uri -> PageRecord), or None without
+    that hook. MkDocs loads each hook as a module of its own and lists it in ``config.hooks`` under its path
+    in mkdocs.yml: that module is the running one (``import exec_isolated`` would load a second, empty copy)."""
+    for path, module in config.hooks.items():
+        if posixpath.basename(path) == EXEC_HOOK:
+            return module.runner.records
+    return None
 
 
-def page_blocks(markdown: str, page: str) -> list[tuple[str, str, str]]:
-    """(heading, code, origin) for every executed python fence on the page, in page order."""
-    blocks: list[tuple[str, str, str]] = []
-    heading = ""
-    lines = markdown.splitlines()
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        opened = FENCE_OPEN.match(line)
-        if not opened:
-            title = HEADING.match(line)
-            if title and len(title[1]) >= 2:
-                heading = title[2]
-            index += 1
-            continue
-        fence, indent, info = opened["fence"], opened["indent"], opened["info"].strip()
-        body = []
-        index += 1
-        while index < len(lines) and not re.match(rf"^[ \t]*{fence[0]}{{{len(fence)},}}\s*$", lines[index]):
-            body.append(lines[index][len(indent) :] if lines[index].startswith(indent) else lines[index].lstrip())
-            index += 1
-        index += 1
-        language = info.split()[0].lstrip("{.") if info else ""
-        if language not in {"python", "py", "pycon"} or not EXEC_ON.search(info):
-            continue
-        code, origins = [], []
-        for text in body:
-            included = INCLUDE.match(text)
-            if not included:
-                code.append(text)
-                continue
-            path, _, name = included["target"].partition(":")
-            if not name or ":" in name:
-                raise PluginError(f'docs/{page}: include "{included["target"]}": name one section (file.py:section)')
-            code.append(section_text(path, name, page))
-            origins.append(included["target"])
-        blocks.append((heading, "\n".join(code).strip("\n"), ", ".join(origins) or "(inline)"))
-    shared = [block for block in blocks if block[2].startswith(SHARED)]
-    return shared + [block for block in blocks if not block[2].startswith(SHARED)]
-
-
-def page_title(markdown: str, fallback: str) -> str:
-    for line in markdown.splitlines():
-        title = HEADING.match(line)
-        if title and len(title[1]) == 1:
-            return title[2]
-    return fallback
+def page_blocks(record) -> list[tuple[str, str, bool]]:
+    """(heading, code, shared) for every block the page ran: shared set-up first, then the page's order."""
+    blocks = [(block.heading, block.code.strip("\n"), block.file.startswith(SHARED)) for block in record.blocks]
+    return [block for block in blocks if block[2]] + [block for block in blocks if not block[2]]
 
 
 # -- Writing the notebook and the script --------------------------------------------------------------
@@ -149,7 +92,7 @@ def requirements(code: str) -> list[str]:
     return sorted(pins, key=str.lower)
 
 
-def cells_for(title: str, url: str | None, blocks: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+def cells_for(title: str, url: str | None, blocks: list[tuple[str, str, bool]]) -> list[tuple[str, str]]:
     """(cell type, source) pairs: an introduction, the set-up the build gives every page, the page's code."""
     seed = exec_worker.SEED
     seeding = (
@@ -175,8 +118,8 @@ def cells_for(title: str, url: str | None, blocks: list[tuple[str, str, str]]) -
         )
     cells.append(("code", seeding))
     heading = None
-    for block_heading, code, origin in blocks:
-        if block_heading and block_heading != heading and not origin.startswith(SHARED):
+    for block_heading, code, shared in blocks:
+        if block_heading and block_heading != heading and not shared:
             cells.append(("markdown", f"## {block_heading}"))
             heading = block_heading
         cells.append(("code", code))
@@ -230,40 +173,32 @@ def colab_url(config, src_uri: str) -> str | None:
     return f"{COLAB}{repo.removeprefix('https://github.com/')}/blob/{match[1]}/{src_uri}"
 
 
-def on_files(files, config, **_):
-    _pages.clear()
+def on_page_content(content, page, config, files, **_):
+    """The page has just been rendered and recorded: its downloads join this build's files."""
+    records = exec_records(config)
+    record = records.get(page.file.src_uri) if records is not None else None
+    if record is None or not record.blocks or record.failed is not None:
+        return content
+    src = page.file.src_uri
+    stem = posixpath.splitext(posixpath.basename(src))[0]
+    folder = posixpath.dirname(page.file.dest_uri)
     site_url = (config.site_url or "").rstrip("/")
-    for file in list(files.documentation_pages()):
-        if not file.src_uri.endswith(".md"):
-            continue
-        try:
-            markdown = file.content_string
-        except UnicodeDecodeError:
-            continue  # MkDocs itself fails the build on this page, and names it
-        blocks = page_blocks(markdown, file.src_uri)
-        if not blocks:
-            continue
-        stem = posixpath.splitext(posixpath.basename(file.src_uri))[0]
-        folder = posixpath.dirname(file.dest_uri)
-        title = page_title(markdown, stem)
-        url = f"{site_url}/{file.url}" if site_url else None
-        cells = cells_for(title, url, blocks)
-        generated = {}
-        for suffix, content in (("ipynb", notebook(cells)), ("py", script(cells))):
-            uri = posixpath.join(folder, f"{stem}.{suffix}")
-            if files.get_file_from_path(uri) is not None:
-                raise PluginError(f"docs/{uri} exists: it would hide the generated download of docs/{file.src_uri}")
-            files.append(File.generated(config, uri, content=content))
-            generated[suffix] = uri
-        _pages[file.src_uri] = generated
-    return files
+    url = f"{site_url}/{page.url}" if site_url else None
+    cells = cells_for(record.heading or record.title or stem, url, page_blocks(record))
+    downloads = {}
+    for suffix, text in (("ipynb", notebook(cells)), ("py", script(cells))):
+        uri = posixpath.join(folder, f"{stem}.{suffix}")
+        if files.get_file_from_path(uri) is not None:
+            raise PluginError(f"docs/{uri} exists: it would hide the generated download of docs/{src}")
+        files.append(File.generated(config, uri, content=text))
+        downloads[suffix] = uri
+    page.meta["downloads"] = downloads
+    return content
 
 
 def on_page_context(context, page, config, **_):
     src = page.file.src_uri
-    if src in _pages:
-        page.meta["downloads"] = dict(_pages[src])
-    elif src.endswith(".ipynb"):  # mkdocs-jupyter copies the stored notebook next to the page (include_source)
+    if src.endswith(".ipynb"):  # mkdocs-jupyter copies the stored notebook next to the page (include_source)
         downloads = {"ipynb": posixpath.join(posixpath.dirname(page.file.dest_uri), posixpath.basename(src))}
         colab = colab_url(config, src)
         if colab:

@@ -13,8 +13,9 @@ started is killed. Only the page's own process can answer: the kernel attaches t
 each message (SCM_CREDENTIALS).
 
 - Identical outputs are shown once, labelled with both versions; different ones in tabs named after
-  the exact versions. Every block is recorded (``Runner.records``): the page's list of differences
-  and the generated 版本差异一览 page read that record.
+  the exact versions. Every block is recorded (``Runner.records``; the format is written down at
+  ``Block``): the page's list of differences, the generated 版本差异一览 page, the downloads
+  (``hooks/downloads.py``) and ``scripts/output_diff.py`` (through ``DOCS_EXEC_RECORD``) read that record.
 - A failure (exception, exit, time-out with the line that was running, out of memory, output over
   budget, a foreign process answering) names the snippet file and line and the page. In a strict
   build the first one ends the build; otherwise the page shows it and runs none of its later blocks.
@@ -30,6 +31,7 @@ per block, default 262144), ``DOCS_EXEC_RECORD`` (a file: the build's record as 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import html
 import json
@@ -376,14 +378,22 @@ def comparable(output: str) -> str:
     return SVG_IMAGE.sub(canonical, output)
 
 
+# The record of the build, written down once: ``Runner.records`` holds a PageRecord per page, each with its
+# blocks in page order. The page's list of differences, the 版本差异一览 page and hooks/downloads.py read it
+# in the build; ``DOCS_EXEC_RECORD`` writes it as JSON (``Runner.as_json``) for scripts/output_diff.py.
+
+
 @dataclass
 class Block:
-    anchor: str  # id of the block's output on the page
-    file: str
-    line: int
-    section: str
-    code: str
-    outputs: dict[str, str]  # environment key -> printed output
+    """One executed block: where its code comes from, the code, and what each environment printed."""
+
+    anchor: str  # id of the block's output on the page ("exec-3": the page's third executed block)
+    file: str  # the snippet file ("snippets/area/note.py"), or "docs/<page> (inline block)"
+    line: int  # the section's first line in that file
+    section: str  # the snippet section's name ("" for an inline block)
+    code: str  # the code as it ran (the section, dedented)
+    outputs: dict[str, str]  # environment key -> printed output (Markdown; figures as <img> with data: URIs)
+    heading: str = ""  # the page heading (h2-h6) the block sits under, as Markdown text; "" above the first
 
     @property
     def same(self) -> bool:
@@ -392,11 +402,14 @@ class Block:
 
 @dataclass
 class PageRecord:
-    src_uri: str
+    """A page's blocks in page order (``failed``: the block that stopped the page; later blocks never ran)."""
+
+    src_uri: str  # "autograd/abs-subgradient.md"
     blocks: list[Block] = field(default_factory=list)
     failed: BlockFailed | None = None
-    url: str = ""
-    title: str = ""
+    url: str = ""  # "autograd/abs-subgradient/"
+    title: str = ""  # the title in the navigation
+    heading: str = ""  # the page's h1, as Markdown text (set when the page has been rendered)
 
     def differing(self) -> list[Block]:
         return [block for block in self.blocks if not block.same]
@@ -469,24 +482,19 @@ class Runner:
             box.kill()
 
     def as_json(self) -> dict:
-        """The record of the build: per page, every block's source section and each environment's output."""
+        """The record as JSON: ``{"environments": {key: {"label", "versions"}}, "pages": {src_uri: {"url",
+        "title", "heading", "blocks": [{the fields of Block, and "same"}]}}}``, pages with a block only."""
         return {
             "environments": {
                 env.key: {"label": env.label, "versions": self.versions[env.key]} for env in self.environments
             },
             "pages": {
-                uri: [
-                    {
-                        "anchor": b.anchor,
-                        "file": b.file,
-                        "line": b.line,
-                        "section": b.section,
-                        "code": b.code,
-                        "outputs": b.outputs,
-                        "same": b.same,
-                    }
-                    for b in record.blocks
-                ]
+                uri: {
+                    "url": record.url,
+                    "title": record.title,
+                    "heading": record.heading,
+                    "blocks": [{**dataclasses.asdict(block), "same": block.same} for block in record.blocks],
+                }
                 for uri, record in self.records.items()
                 if record.blocks
             },
@@ -592,7 +600,11 @@ def formatter(
 ) -> str:
     """markdown-exec's python formatter, replaced: run in every environment, render the outputs."""
     try:
-        return _format(code, md, html, source, result, tabs, session, update_toc, extra)
+        blocks = runner.records[runner.page].blocks
+        before = len(blocks)
+        output = _format(code, md, html, source, result, tabs, session, update_toc, extra)
+        # Where the block sits on the page, for its record's heading (on_page_content reads and removes it).
+        return BLOCK_MARK.format(blocks[-1].anchor) + output if len(blocks) > before else output
     except SuperFencesException:
         raise
     except Exception as error:  # pymdownx.superfences would swallow it: the block would vanish
@@ -686,6 +698,37 @@ def _first_difference(block: Block, key: str) -> str:
     return "（少了后面的行）" if mine else "（没有输出）"
 
 
+# -- Headings into the record --------------------------------------------------------------------------
+
+# Each recorded block's output is preceded by this comment; on_page_content gives every block the heading
+# above it (for the downloads' section cells) and removes the comments.
+BLOCK_MARK = "<!--exec-block:{}-->"
+_MARK_OR_HEADING = re.compile(
+    r"<!--exec-block:(?P<anchor>[\w-]+)-->|<h(?P<level>[1-6])\b[^>]*>(?P<text>.*?)</h(?P=level)>", re.S
+)
+
+
+def _markdown_text(heading_html: str) -> str:
+    """A rendered heading as the Markdown text it came from: `code` and $math$ kept, its permalink dropped."""
+    text = re.sub(r'<a class="headerlink".*?</a>', "", heading_html, flags=re.S)
+    text = re.sub(r"<code>(.*?)</code>", r"`\1`", text, flags=re.S)
+    text = re.sub(r'<span class="arithmatex">\\\((.*?)\\\)</span>', r"$\1$", text, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+
+
+def _record_headings(record: PageRecord, content: str) -> str:
+    blocks = {block.anchor: block for block in record.blocks}
+    heading = ""
+    for match in _MARK_OR_HEADING.finditer(content):
+        if match["anchor"] in blocks:
+            blocks[match["anchor"]].heading = heading
+        elif match["level"] == "1":
+            record.heading = record.heading or _markdown_text(match["text"])
+        elif match["level"]:
+            heading = _markdown_text(match["text"])
+    return re.sub(r"<!--exec-block:[\w-]+-->", "", content)
+
+
 # -- MkDocs events ------------------------------------------------------------------------------------
 
 
@@ -734,6 +777,8 @@ def on_page_markdown(markdown, page, **_):
 def on_page_content(content, page, **_):
     runner.end_page()
     record = runner.records.get(page.file.src_uri)
+    if record is not None:
+        content = _record_headings(record, content)
     if record is not None and record.differing() and len(runner.environments) > 1:
         summary = _summary_html(record)
         heading = re.search(r"</h1>", content)

@@ -1,13 +1,19 @@
-"""Compare the executed outputs of two built sites, page by page, as a Markdown summary.
+"""Compare the executed outputs of two builds, page by page, as a Markdown summary.
 
-    python scripts/output_diff.py BASE_SITE HEAD_SITE [--base-label main] [--base-note TEXT] >> "$GITHUB_STEP_SUMMARY"
+    DOCS_EXEC_RECORD=/tmp/base.json make build   # in the base branch's checkout
+    DOCS_EXEC_RECORD=/tmp/head.json make build   # in the pull request's
+    python scripts/output_diff.py /tmp/base.json /tmp/head.json [--base-label main] [--base-note TEXT] \\
+        >> "$GITHUB_STEP_SUMMARY"
 
-A page is a built HTML file with an `<article>`. Its executed outputs are markdown-exec's result blocks
-(`.result`, beside a source shown with them) and the outputs shown without their source (`.exec-output`,
-hooks/exec_isolated.py), compared as text, and its figures (`img.figure`), compared by a hash of their bytes:
-the file beside the page that the build wrote (hooks/figures.py) or the data: URI of a small one. The summary lists the pages added, removed and changed, with a short unified diff of the
-changed text outputs (truncated), for a pull request's reviewers. When the base could not be built
-(BASE_SITE missing or empty), `--base-note` says why and only the head's pages are listed.
+It reads the record each build writes with ``DOCS_EXEC_RECORD`` (hooks/exec_isolated.py: ``Runner.as_json``,
+whose docstring gives the format), not the built pages: every block each page ran, with each environment's
+output (the notes' PyTorch and the current one). A page is a page with executed code. Each environment's
+outputs are compared as text, block by block (a block is named by its snippet section; a figure by its alt
+text), and its figures by a hash of their bytes. The summary lists the pages added, removed and changed, with
+a short unified diff of the changed text outputs (truncated) per environment (environments whose changes are
+the same are listed together), and the environments whose versions changed, for a pull request's reviewers.
+When the base could not be built (BASE_RECORD missing or unreadable), `--base-note` says why and only the
+head's pages are listed.
 """
 
 from __future__ import annotations
@@ -16,16 +22,18 @@ import argparse
 import base64
 import difflib
 import hashlib
+import json
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bs4 import BeautifulSoup
-
-MAX_DIFF_LINES = 40  # per page
+MAX_DIFF_LINES = 40  # per page and environment
 MAX_LINE_CHARS = 200  # a long output line (a whole tensor on one line) is cut
 MAX_SUMMARY_CHARS = 60_000  # GitHub allows 1 MiB per step summary; a review needs far less
+IMG = re.compile(r"""<img\b(?:[^>"']|"[^"]*"|'[^']*')*>""")
+ATTRIBUTE = r"""\b{}\s*=\s*(?:"([^"]*)"|'([^']*)')"""
+DATA_URI = re.compile(r"^data:[^;,]*(?:;base64)?,([^#]*)")
 
 
 @dataclass
@@ -35,68 +43,69 @@ class Figure:
 
 
 @dataclass
-class Page:
-    results: list[str] = field(default_factory=list)
+class Output:
+    """One environment's view of a page: each block's text, and its figures."""
+
+    results: list[tuple[str, str]] = field(default_factory=list)  # (block's name, text)
     figures: list[Figure] = field(default_factory=list)
 
 
-def page_name(relative: Path) -> str:
-    """`autograd/tensor-attributes/index.html` -> `autograd/tensor-attributes/`; the home page is `/`."""
-    if relative.name == "index.html":
-        return relative.parent.as_posix() + "/" if relative.parent.parts else "/"
-    return relative.as_posix()
+@dataclass
+class Record:
+    environments: dict[str, dict]  # key -> {"label", "versions"}
+    pages: dict[str, dict[str, Output]]  # src_uri -> environment key -> Output
 
 
-def block_text(block) -> str:
-    """A result block as text: a table row per line (`| a | b |`), a figure as its alt text, blank runs collapsed."""
-    block = BeautifulSoup(str(block), "html.parser")  # a copy: the page's tree stays as it was
-    for table in block.find_all("table"):
-        rows = [
-            "| " + " | ".join(cell.get_text(" ", strip=True) for cell in row.find_all(["th", "td"])) + " |"
-            for row in table.find_all("tr")
-        ]
-        table.replace_with("\n" + "\n".join(rows) + "\n")
-    for image in block.find_all("img"):
-        image.replace_with(f"[图：{image.get('alt', '')}]")
-    lines = [line.rstrip() for line in block.get_text().splitlines()]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
-    return text.strip("\n")
+def attribute(tag: str, name: str) -> str:
+    match = re.search(ATTRIBUTE.format(name), tag)
+    return (match[1] if match[1] is not None else match[2]) if match else ""
 
 
-def figure_digest(folder: Path, source: str) -> str:
-    """A short hash of a figure's bytes: the file the src names beside the page, or the data: URI's payload."""
-    if source.startswith("data:"):
-        data = base64.b64decode(source.split(",", 1)[1])
-    else:
-        target = folder / source
-        data = target.read_bytes() if target.is_file() else f"missing: {source}".encode()
-    return hashlib.sha256(data).hexdigest()[:12]
+def figure(tag: str) -> Figure:
+    """An <img> of an output: its alt text and a short hash of its bytes (a data: URI, as blocks print them)."""
+    source = attribute(tag, "src")
+    match = DATA_URI.match(source)
+    data = base64.b64decode(match[1]) if match and ";base64," in source else source.encode()
+    return Figure(attribute(tag, "alt"), hashlib.sha256(data).hexdigest()[:12])
 
 
-def read_site(folder: Path) -> dict[str, Page]:
-    """Every page of a built site (HTML files with an <article>) and its executed outputs."""
-    pages: dict[str, Page] = {}
-    if not folder.is_dir():
-        return pages
-    for path in sorted(folder.rglob("*.html")):
-        soup = BeautifulSoup(path.read_text(encoding="utf-8", errors="replace"), "html.parser")
-        article = soup.find("article")
-        if article is None:
-            continue
-        page = Page()
-        for block in article.select(".result, .exec-output"):
-            page.results.append(block_text(block))
-        for image in article.select("img.figure"):
-            page.figures.append(Figure(image.get("alt", ""), figure_digest(path.parent, image.get("src", ""))))
-        pages[page_name(path.relative_to(folder))] = page
-    return pages
+def output_text(output: str) -> str:
+    """An output as text: a figure as its alt text, table rows as printed (`| a | b |`), blank runs collapsed."""
+    text = IMG.sub(lambda match: f"[图：{attribute(match[0], 'alt')}]", output)
+    lines = [line.rstrip() for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
 
 
-def joined(page: Page) -> list[str]:
-    """A page's text outputs as one list of lines, each block under its number."""
+def block_name(block: dict) -> str:
+    where = Path(block.get("file", "")).name
+    return f"{where}:{block['section']}" if block.get("section") else where or block.get("anchor", "")
+
+
+def read_record(path: Path) -> Record | None:
+    """The record a build wrote, or None when there is none (or it cannot be read)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    pages: dict[str, dict[str, Output]] = {}
+    keys = list(data.get("environments", {}))
+    for uri, page in data.get("pages", {}).items():
+        blocks = page if isinstance(page, list) else page["blocks"]  # a list: the record before it had headings
+        outputs = {key: Output() for key in keys}
+        for block in blocks:
+            for key, output in block["outputs"].items():
+                side = outputs.setdefault(key, Output())
+                side.results.append((block_name(block), output_text(output)))
+                side.figures += [figure(tag) for tag in IMG.findall(output)]
+        pages[uri] = outputs
+    return Record(data.get("environments", {}), pages)
+
+
+def joined(output: Output) -> list[str]:
+    """An environment's text outputs of a page as one list of lines, each block under its name."""
     lines: list[str] = []
-    for number, text in enumerate(page.results, 1):
-        lines.append(f"## 输出 {number}")
+    for name, text in output.results:
+        lines.append(f"## {name}")
         lines.extend(text.splitlines())
     return lines
 
@@ -108,11 +117,13 @@ def fenced(text: str, language: str = "") -> str:
     return f"{fence}{language}\n{text}\n{fence}"
 
 
-def describe(page: Page) -> str:
-    return f"{len(page.results)} 个输出块，{len(page.figures)} 张图"
+def describe(page: dict[str, Output]) -> str:
+    shown = max((sum(1 for _, text in output.results if text) for output in page.values()), default=0)
+    figures = max((len(output.figures) for output in page.values()), default=0)
+    return f"{shown} 个输出块，{figures} 张图"
 
 
-def figure_changes(base: Page, head: Page) -> list[str]:
+def figure_changes(base: Output, head: Output) -> list[str]:
     base_digests = [f.digest for f in base.figures]
     head_digests = [f.digest for f in head.figures]
     new = [f for f in head.figures if f.digest not in base_digests]
@@ -131,14 +142,16 @@ def figure_changes(base: Page, head: Page) -> list[str]:
     return lines
 
 
-def text_changes(base: Page, head: Page, max_lines: int) -> list[str]:
+def text_changes(base: Output, head: Output, max_lines: int) -> list[str]:
     if base.results == head.results:
         return []
     diff = list(difflib.unified_diff(joined(base), joined(head), "base", "head", lineterm="", n=2))
+    if not diff:  # the same text under other block names only
+        return []
     shown = [line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + " …" for line in diff[:max_lines]]
     if len(diff) > max_lines:
         shown.append(f"… 还有 {len(diff) - max_lines} 行差异没有显示")
-    counts = f"{len(base.results)} → {len(head.results)} 个输出块"
+    counts = f"{len(base.results)} → {len(head.results)} 个代码块"
     return [
         f"<details><summary>文本输出有变化（{counts}）</summary>",
         "",
@@ -148,26 +161,64 @@ def text_changes(base: Page, head: Page, max_lines: int) -> list[str]:
     ]
 
 
-def summary(base_dir: Path, head_dir: Path, base_label: str, base_note: str, max_lines: int) -> str:
-    base, head = read_site(base_dir), read_site(head_dir)
+def label(record: Record, key: str) -> str:
+    env = record.environments.get(key, {})
+    torch = env.get("versions", {}).get("torch")
+    return f"{env.get('label', key)}（torch {torch}）" if torch else env.get("label", key)
+
+
+def page_changes(base: dict[str, Output], head: dict[str, Output], head_record: Record, max_lines: int) -> list[str]:
+    """Each environment's changes; environments whose changes are the same are listed once, together."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for key, output in head.items():
+        lines = figure_changes(base.get(key, Output()), output) + text_changes(
+            base.get(key, Output()), output, max_lines
+        )
+        if lines:
+            groups.setdefault(tuple(lines), []).append(key)
+    if len(groups) == 1 and len(next(iter(groups.values()))) == len(head):
+        return list(next(iter(groups)))  # every environment changed alike (or there is one)
+    out = []
+    for lines, keys in groups.items():
+        out += [f"{'、'.join(label(head_record, key) for key in keys)}：", "", *lines, ""]
+    return out[:-1]
+
+
+def environment_changes(base: Record, head: Record) -> list[str]:
+    lines = []
+    for key, env in head.environments.items():
+        old = base.environments.get(key, {}).get("versions", {})
+        new = env.get("versions", {})
+        changed = [
+            f"{name} {old.get(name, '—')} → {value}"
+            for name, value in new.items()
+            if name != "prefix" and old.get(name) != value
+        ]
+        if old and changed:
+            lines.append(f"- {env.get('label', key)}：{'，'.join(changed)}")
+    return lines
+
+
+def summary(base_path: Path, head_path: Path, base_label: str, base_note: str, max_lines: int) -> str:
+    base, head = read_record(base_path), read_record(head_path)
     out = ["## 页面执行输出的变化", ""]
-    if not head:
-        return "\n".join([*out, f"本次构建的站点 `{head_dir}` 中没有页面。", ""])
-    if not base:
-        reason = base_note or f"`{base_dir}` 中没有页面"
-        out += [f"**没有可比较的 `{base_label}` 站点**：{reason}。下面只列出本次构建的 {len(head)} 个页面。", ""]
-        out += [f"- `{name}`（{describe(page)}）" for name, page in head.items()]
+    if head is None or not head.pages:
+        return "\n".join([*out, f"本次构建的记录 `{head_path}` 中没有执行代码的页面。", ""])
+    if base is None or not base.pages:
+        reason = base_note or f"`{base_path}` 中没有执行记录"
+        out += [f"**没有可比较的 `{base_label}` 记录**：{reason}。下面只列出本次构建的 {len(head.pages)} 个页面。", ""]
+        out += [f"- `{name}`（{describe(page)}）" for name, page in head.pages.items()]
         return "\n".join([*out, ""])
 
-    added = [name for name in head if name not in base]
-    removed = [name for name in base if name not in head]
+    added = [name for name in head.pages if name not in base.pages]
+    removed = [name for name in base.pages if name not in head.pages]
     changed = {}
-    for name in head:
-        if name in base:
-            lines = figure_changes(base[name], head[name]) + text_changes(base[name], head[name], max_lines)
+    for name, page in head.pages.items():
+        if name in base.pages:
+            lines = page_changes(base.pages[name], page, head, max_lines)
             if lines:
                 changed[name] = lines
-    same = len(head) - len(added) - len(changed)
+    same = len(head.pages) - len(added) - len(changed)
     out.append(
         f"与 `{base_label}` 相比：新增 {len(added)} 页，删除 {len(removed)} 页，"
         f"执行输出有变化 {len(changed)} 页，不变 {same} 页。"
@@ -175,10 +226,13 @@ def summary(base_dir: Path, head_dir: Path, base_label: str, base_note: str, max
     if base_note:
         out += ["", f"注意：{base_note}"]
     out.append("")
+    environments = environment_changes(base, head)
+    if environments:
+        out += ["### 执行环境的版本有变化", "", *environments, ""]
     if added:
-        out += ["### 新增的页面", "", *[f"- `{name}`（{describe(head[name])}）" for name in added], ""]
+        out += ["### 新增的页面", "", *[f"- `{name}`（{describe(head.pages[name])}）" for name in added], ""]
     if removed:
-        out += ["### 删除的页面", "", *[f"- `{name}`（{describe(base[name])}）" for name in removed], ""]
+        out += ["### 删除的页面", "", *[f"- `{name}`（{describe(base.pages[name])}）" for name in removed], ""]
     if changed:
         out += ["### 执行输出有变化的页面", ""]
         for name, lines in changed.items():
@@ -194,14 +248,14 @@ def summary(base_dir: Path, head_dir: Path, base_label: str, base_note: str, max
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("base", type=Path, help="the base branch's built site (may be missing)")
-    parser.add_argument("head", type=Path, help="the pull request's built site")
+    parser.add_argument("base", type=Path, help="the base branch build's record (DOCS_EXEC_RECORD; may be missing)")
+    parser.add_argument("head", type=Path, help="the pull request build's record (DOCS_EXEC_RECORD)")
     parser.add_argument("--base-label", default="base", help="what to call the base in the summary (its branch)")
     parser.add_argument("--base-note", default="", help="a note on the base build, e.g. why it is missing")
     parser.add_argument("--max-diff-lines", type=int, default=MAX_DIFF_LINES, help="diff lines shown per page")
     args = parser.parse_args(argv)
-    if not args.head.is_dir():
-        print(f"output_diff: no site at {args.head}", file=sys.stderr)
+    if read_record(args.head) is None:
+        print(f"output_diff: no record at {args.head} (build with DOCS_EXEC_RECORD={args.head})", file=sys.stderr)
         return 2
     print(summary(args.base, args.head, args.base_label, args.base_note, args.max_diff_lines))
     return 0

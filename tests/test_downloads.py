@@ -1,11 +1,13 @@
 """Run it yourself: every page with executed code offers it as .ipynb and .py, built from the page's own
-snippet sections in page order, deterministic, and both run top to bottom in a fresh kernel / interpreter."""
+snippet sections in page order, deterministic, and both run top to bottom in a fresh kernel / interpreter.
+Under `make serve` an edit rewrites the downloads of the pages it rebuilt, and only those."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
+from test_incremental import Server, free_port
 
 from conftest import ROOT, page
 from scratch import make_build, page_with_blocks, scratch_repo
@@ -214,3 +217,61 @@ def test_page_without_code_gets_no_links(tmp_path):
 
     assert run_links("demo/code") == {".ipynb", ".py"}
     assert run_links("demo/prose") == set()
+
+
+def test_serve_rewrites_only_the_rebuilt_pages_downloads(tmp_path):
+    """A real `mkdocs serve --dirty` (`make serve`): the initial build writes every page's downloads; a prose
+    edit rewrites that page's only, a snippet edit puts the new code into that page's only; at the end they
+    equal a clean build's. Files are told apart by a time stamp the test sets, not by waiting."""
+    pages = {"demo/one": "print('one', 1)", "demo/two": "print('two', 2)"}
+    files = {}
+    for name, code in pages.items():
+        files[f"docs/{name}.md"] = page_with_blocks(name, name, [f"{name}.py:main"]).replace(
+            "```python", "开头的文字。\n\n## 小节\n\n```python", 1
+        )
+        files[f"snippets/{name}.py"] = f"# --8<-- [start:main]\n{code}\n# --8<-- [end:main]\n"
+    root = scratch_repo(tmp_path, files, ["index.md", *(f"{name}.md" for name in pages)])
+    (root / "tmp").mkdir()
+    port = free_port()
+    env = {
+        **os.environ,
+        "DOCS_EXEC_CACHE": str(root / ".cache/exec"),
+        "DOCS_EXEC_ENVS": "current",
+        "NO_MKDOCS_2_WARNING": "1",
+        "TMPDIR": str(root / "tmp"),  # `mkdocs serve` builds into a mkdtemp folder: here, where the test finds it
+    }
+    server = Server(root, port, env)
+    try:
+        server.wait_for(lambda: "Watching paths for changes" in server.log.read_text(encoding="utf-8"))
+        (served,) = (root / "tmp").glob("mkdocs_*")
+        made = {name: [served / name / f"{Path(name).name}.{suffix}" for suffix in ("ipynb", "py")] for name in pages}
+        assert all(path.is_file() for paths in made.values() for path in paths), made
+
+        def rewritten() -> set[str]:
+            """The pages whose downloads were written since mark() (both files, or neither)."""
+            fresh = {name for name, paths in made.items() for path in paths if path.stat().st_mtime != 1}
+            assert all(all(path.stat().st_mtime != 1 for path in made[name]) for name in fresh), fresh
+            return fresh
+
+        def mark() -> None:
+            for path in [path for paths in made.values() for path in paths]:
+                os.utime(path, (1, 1))
+
+        mark()
+        server.edit(root / "docs/demo/one.md", "开头的文字。", "开头的文字，改过了。")
+        assert rewritten() == {"demo/one"}
+
+        mark()
+        server.edit(root / "snippets/demo/two.py", "print('two', 2)", "print('two', 22)")
+        assert rewritten() == {"demo/two"}
+        assert "print('two', 22)" in made["demo/two"][1].read_text(encoding="utf-8")
+        assert "print('two', 22)" in "".join(nbformat.read(made["demo/two"][0], as_version=4).cells[-1].source)
+        # The page heading above the block is the notebook's section, taken from the record.
+        assert "# %% [markdown]\n# ## 小节\n\n# %%\nprint('two', 22)" in made["demo/two"][1].read_text(encoding="utf-8")
+        served_files = {path.relative_to(served): path.read_bytes() for paths in made.values() for path in paths}
+    finally:
+        server.stop()
+        shutil.rmtree(root / "tmp", ignore_errors=True)
+    result = make_build(root, {"SITE_URL": f"http://127.0.0.1:{port}/"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert {name: (root / "site" / name).read_bytes() for name in served_files} == served_files
