@@ -12,6 +12,10 @@
 - nbconvert inlines ~0.6 MB of JupyterLab CSS into every notebook page. Large inline styles are moved
   to one content-addressed file under ``assets/notebooks/`` that every notebook page shares and the
   browser caches.
+- Under ``mkdocs serve --dirty`` (``make serve``) a rebuild renders only the edited pages, and
+  mkdocs-jupyter (0.26.3) deletes every cached notebook that the build did not render: one prose edit
+  would cost the next build a notebook run. A dirty rebuild keeps those caches; a full build still
+  evicts what it did not use.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 
 import sandbox  # not a hook: the environments and the bubblewrap command (MkDocs puts hooks/ on sys.path while loading)
 from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
 from mkdocs.utils import get_relative_url
 
 MATHJAX = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
@@ -40,7 +45,11 @@ INLINE_LIMIT = 16 * 1024  # bytes: smaller styles stay inline
 STYLE_FOLDER = "assets/notebooks"
 JUPYTER_VARIABLES = ("JUPYTER_CONFIG_DIR", "JUPYTER_PATH", "JUPYTER_RUNTIME_DIR")
 
-_state: dict = {}
+_state: dict = {"dirty": False}
+
+
+def on_startup(command, dirty, **_):
+    _state["dirty"] = command == "serve" and dirty
 
 
 def on_config(config, **_):
@@ -131,6 +140,14 @@ def on_page_content(html, page, config, **_):
         return f'<link rel="stylesheet" href="{get_relative_url(name, page.url or "index.html")}">'
 
     return STYLE.sub(move, html)
+
+
+@event_priority(100)  # before mkdocs-jupyter's own on_post_build, which evicts the caches this build did not use
+def on_post_build(config, **_):
+    jupyter = config.plugins.get("mkdocs-jupyter")
+    used = getattr(jupyter, "_used_cache_paths", None)
+    if _state["dirty"] and isinstance(used, set):
+        used.update(Path(jupyter.config["cache_dir"]).glob("*.json"))
 
 
 def _cleanup() -> None:

@@ -64,3 +64,22 @@ def test_serve_compiles_each_template_once_and_an_edited_one_again(tmp_path, mon
     (tmp_path / "main.html").write_text("<p>{{ page }}（改）</p>", encoding="utf-8")
     assert render("serve", True) == "<p>一页（改）</p>"
     assert compiled == ["main.html", "main.html"]
+
+
+def test_a_serve_rebuild_keeps_the_notebook_cache_and_a_build_evicts_it(tmp_path):
+    """mkdocs-jupyter deletes every cached notebook that a build did not render; a `make serve` rebuild
+    renders only the edited pages, so without the hook one prose edit would cost the next build a notebook run."""
+    config = load_config(str(ROOT / "mkdocs.yml"))
+    jupyter, notebooks = config.plugins["mkdocs-jupyter"], config.plugins["hooks/notebooks.py"]
+    jupyter.config["cache_dir"] = str(tmp_path)
+    modules = ("hooks/notebooks.py", "mkdocs_jupyter.plugin")
+    post_build = [event for event in config.plugins.events["post_build"] if event.__module__ in modules]
+    assert len(post_build) == 2  # in the order the build runs them
+    for command, dirty, kept in (("serve", True, True), ("build", False, False)):
+        cached = tmp_path / "notebook.json"
+        cached.write_text("{}", encoding="utf-8")
+        notebooks.on_startup(command=command, dirty=dirty)
+        jupyter.on_pre_build(config=config)  # a build that renders no notebook
+        for event in post_build:
+            event(config=config)
+        assert cached.exists() == kept, (command, dirty)
