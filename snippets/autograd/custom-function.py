@@ -156,7 +156,7 @@ try:
 except RuntimeError as error:
     old_error = str(error)
     print("torch.func.grad(MyExp) ->")
-    print(textwrap.fill(f"RuntimeError: {old_error.split('. ')[0]}.", 80))
+    print(textwrap.fill(f"RuntimeError: {old_error.split('. ')[0]}.", 72))
 # --8<-- [end:setup_context]
 
 # --8<-- [start:fresh_process]

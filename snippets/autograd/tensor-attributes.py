@@ -109,7 +109,7 @@ with warnings.catch_warnings(record=True) as caught:
     print(f"h.grad = {h.grad}")
 first_sentence = str(caught[0].message).split(". ")[0]
 warning = f"{caught[0].category.__name__}: {first_sentence}."
-print(textwrap.fill(warning, 80))
+print(textwrap.fill(warning, 72))
 print(f"h.retains_grad = {h.retains_grad}，r.retains_grad = {r.retains_grad}")
 # --8<-- [end:nonleaf_grad_warning]
 
@@ -126,7 +126,7 @@ try:
     loss.backward()
 except RuntimeError as error:
     message = str(error).split(" (or")[0]
-    print(textwrap.fill(f"第三次：RuntimeError: {message}", 80))
+    print(textwrap.fill(f"第三次：RuntimeError: {message}", 72))
 
 w.grad = None
 total = (w + x).sum()  # AddBackward0、SumBackward0 不保存张量

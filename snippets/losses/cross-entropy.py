@@ -20,7 +20,8 @@ print(f'hasattr(nn, "CrossEntropyLoss") = {hasattr(nn, "CrossEntropyLoss")}')
 try:
     nn.CrossEntropy()
 except AttributeError as error:
-    print(f"nn.CrossEntropy() -> AttributeError: {error}")
+    print("nn.CrossEntropy() ->")
+    print(f"AttributeError: {error}")
 # --8<-- [end:class_name]
 
 # --8<-- [start:what_it_computes]

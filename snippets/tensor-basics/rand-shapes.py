@@ -93,7 +93,7 @@ with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     library = F.mse_loss(prediction, target)
 print(f"F.mse_loss：{library.item():.4f}")
-print(textwrap.fill(f"{caught[0].category.__name__}: {caught[0].message}", 80))
+print(textwrap.fill(f"{caught[0].category.__name__}: {caught[0].message}", 72))
 # --8<-- [end:loss_pitfall]
 
 # --8<-- [start:converting]
@@ -108,7 +108,7 @@ with warnings.catch_warnings(record=True) as caught:
     transposed = vector.T
 print(f"vector.T.shape = {tuple(transposed.shape)}")  # 一维张量转置后形状不变
 first_sentence = str(caught[0].message).split(". ")[0]
-print(textwrap.fill(f"{caught[0].category.__name__}: {first_sentence}.", 80))
+print(textwrap.fill(f"{caught[0].category.__name__}: {first_sentence}.", 72))
 # --8<-- [end:converting]
 
 # --8<-- [start:checks]

@@ -23,6 +23,8 @@ print(f"torch.Size 的父类：{torch.Size.__mro__[1].__name__}")
 # --8<-- [end:same_value]
 
 # --8<-- [start:one_dimension]
+import textwrap
+
 print(f"x.size(0) = {x.size(0)}，x.shape[0] = {x.shape[0]}")
 # 从最后一维往前数
 print(f"x.size(-1) = {x.size(-1)}，x.shape[-1] = {x.shape[-1]}")
@@ -33,7 +35,8 @@ for code in ["x.size(2)", "x.shape[2]"]:
     try:
         eval(code)
     except IndexError as error:
-        print(f"{code} ->\n  IndexError: {error}")
+        print(f"{code} ->")
+        print(textwrap.fill(f"IndexError: {error}", 72))
 # --8<-- [end:one_dimension]
 
 # --8<-- [start:without_parentheses]
