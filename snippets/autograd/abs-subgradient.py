@@ -33,7 +33,7 @@ torch.abs(xs).sum().backward()
 xv, yv, gv = xs.detach().numpy(), xs.detach().abs().numpy(), xs.grad.numpy()
 zero = xv == 0
 
-fig, ax = plt.subplots(figsize=(6, 3.6))
+fig, ax = plt.subplots(figsize=(5, 3.6))
 ax.plot(xv, yv, color="#1f77b4", label="$|x|$")
 ax.plot(xv[xv < 0], gv[xv < 0], color="#d62728", label="autograd 梯度")
 ax.plot(xv[xv > 0], gv[xv > 0], color="#d62728")
@@ -44,15 +44,15 @@ ax.plot(xv[zero], gv[zero], "o", markeredgewidth=2, **marker)
 ax.annotate(
     f"x = 0 处 autograd 给出 {gv[zero][0]:g}",
     xy=(0, gv[zero][0]),
-    xytext=(0.35, -0.6),
+    xytext=(0.12, -0.6),
     arrowprops={"arrowstyle": "->"},
-    fontsize=9,
+    fontsize=11,
 )
 ax.axhline(0, color="#999999", linewidth=0.8)
 ax.set_xlabel("x")
 ax.set_ylabel("值")
 ax.set_title("torch.abs 及其自动求导梯度")
-ax.legend(loc="upper center", fontsize=8)
+ax.legend(loc="upper center", fontsize=11)
 alt = "绝对值函数与它的梯度：x 小于 0 时为 -1，大于 0 时为 1，"
 alt += "x 等于 0 处 autograd 给出 0，落在子微分区间 [-1, 1] 内"
 show(fig, alt)

@@ -233,7 +233,7 @@ place(id(y.grad_fn))
 pos = {key: (column[key] * 2.4, -depth[key]) for key in nodes}
 
 # 2) 画图：方框是 Node，箭头从一个节点指向它的 next_functions
-fig, ax = plt.subplots(figsize=(6.4, 4.6))
+fig, ax = plt.subplots(figsize=(5, 5), layout="constrained")
 colors = {"AccumulateGrad": "#c8e6c9", "None": "#eeeeee"}
 for key, text in nodes.items():
     face = next((c for k, c in colors.items() if text.startswith(k)), "#ffe0b2")
@@ -243,17 +243,17 @@ for key, text in nodes.items():
         "edgecolor": "#555555",
     }
     text = text.replace(" → ", "\n→ ").replace("（", "\n（")
-    ax.text(*pos[key], text, ha="center", va="center", fontsize=9, bbox=box)
+    ax.text(*pos[key], text, ha="center", va="center", fontsize=12, bbox=box)
 for parent, child in edges:
     (x0, y0), (x1, y1) = pos[parent], pos[child]
     arrow = {"arrowstyle": "->", "color": "#555555"}
     ax.annotate("", xy=(x1, y1 + 0.25), xytext=(x0, y0 - 0.2), arrowprops=arrow)
 xs = [p[0] for p in pos.values()]
-ax.set_xlim(min(xs) - 1.3, max(xs) + 1.3)
+ax.set_xlim(min(xs) - 1, max(xs) + 1)
 ax.set_ylim(-max(depth.values()) - 0.5, 0.5)
 ax.axis("off")
 ax.set_title(
-    "y = (w * x + b).relu().sum() 的反向图（沿 grad_fn.next_functions）"
+    "y = (w * x + b).relu().sum() 的反向图\n（沿 grad_fn.next_functions）"
 )
 alt = "y 的反向计算图：SumBackward0 → ReluBackward0 → AddBackward0，"
 alt += "再分到 MulBackward0 与 b 的 AccumulateGrad"

@@ -154,7 +154,8 @@ print(f"softmax 雅可比矩阵元素的最大绝对值（200 个随机点）：
 # --8<-- [start:figure]
 import matplotlib.pyplot as plt
 
-fig, (ax_loss, ax_grad) = plt.subplots(1, 2, figsize=(8, 3.4))
+# 上下两幅（而不是左右）：在手机上缩小后，字仍然看得清
+fig, (ax_loss, ax_grad) = plt.subplots(2, 1, figsize=(5, 6.2), sharex=True)
 colors = {"logits": "tab:blue", "额外 Softmax": "tab:red"}
 styles = {"SGD(lr=1.0)": "-", "Adam(lr=0.05)": ":"}
 for (name, output), (losses, grad_norms, _, _) in runs.items():
@@ -166,14 +167,12 @@ ax_loss.axhline(bound, color="gray", linestyle="--", linewidth=1)
 ax_loss.text(
     200, bound - 0.03, f"下界 {bound:.3f}", ha="right", va="top", color="gray"
 )
-ax_loss.set(
-    title="训练 loss", xlabel="训练步数", ylabel="交叉熵", ylim=(0, 1.2)
-)
+ax_loss.set(title="训练 loss", ylabel="交叉熵", ylim=(0, 1.2))
 ax_grad.set(title="第一层权重梯度的范数", xlabel="训练步数", yscale="log")
 handles, legend_labels = ax_loss.get_legend_handles_labels()
 fig.tight_layout()
 below = {"loc": "upper center", "bbox_to_anchor": (0.5, 0.0), "ncol": 2}
-fig.legend(handles, legend_labels, fontsize=9, frameon=False, **below)
+fig.legend(handles, legend_labels, fontsize=11, frameon=False, **below)
 alt = "两条曲线：多加一层 softmax 后，训练 loss 停在下界之上，第一层梯度更小"
 show(fig, alt)
 # --8<-- [end:figure]

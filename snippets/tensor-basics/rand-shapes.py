@@ -55,24 +55,26 @@ a = torch.tensor([1.0, 2.0, 3.0])  # 形状 (3,)
 b = torch.tensor([[10.0], [20.0], [30.0]])  # 形状 (3, 1)
 total = a + b
 
+# 手机上也看得清：4.8 英寸宽的图，字号不小于 12 磅
+plt.rcParams["font.size"] = 12
 widths = {"width_ratios": [3, 1, 3]}
 fig, axes = plt.subplots(
-    1, 3, figsize=(7, 3), layout="constrained", gridspec_kw=widths
+    1, 3, figsize=(4.8, 2.7), layout="constrained", gridspec_kw=widths
 )
 panels = [
-    (a.reshape(1, 3), f"a：形状 {tuple(a.shape)}"),
-    (b, f"b：形状 {tuple(b.shape)}"),
-    (total, f"a + b：形状 {tuple(total.shape)}"),
+    (a.reshape(1, 3), f"a\n形状 {tuple(a.shape)}"),
+    (b, f"b\n形状 {tuple(b.shape)}"),
+    (total, f"a + b\n形状 {tuple(total.shape)}"),
 ]
 for ax, (grid, title) in zip(axes, panels):
     ax.imshow(grid.numpy(), cmap="Oranges", vmin=0, vmax=40, aspect="equal")
     for i in range(grid.shape[0]):
         for j in range(grid.shape[1]):
             ax.text(j, i, f"{grid[i, j].item():g}", ha="center", va="center")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=12)
     ax.set_xticks([])
     ax.set_yticks([])
-fig.suptitle("一维向量加一个列向量：广播成 3×3，而不是逐元素相加", fontsize=11)
+fig.suptitle("一维向量加一个列向量：广播成 3×3，而不是逐元素相加")
 show(fig, "a 形状 (3,) 与 b 形状 (3, 1) 相加，广播得到 3×3 的结果")
 # --8<-- [end:broadcast_figure]
 
