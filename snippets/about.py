@@ -1,9 +1,12 @@
-"""About page: the build record, printed by the code that produced every output on the site."""
+"""About page: the build record, printed by the code that produced every output
+on the site."""
 
 import runpy
 from pathlib import Path
 
-table = runpy.run_path(str(Path(__file__).resolve().parent / "_shared" / "tables.py"))["table"]
+table = runpy.run_path(
+    str(Path(__file__).resolve().parent / "_shared" / "tables.py")
+)["table"]
 
 # --8<-- [start:build_record]
 import platform

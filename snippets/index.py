@@ -1,4 +1,5 @@
-"""Home page: the versions that produced the site's outputs, printed by the code that produced them."""
+"""Home page: the versions that produced the site's outputs, printed by the
+code that produced them."""
 
 # --8<-- [start:versions]
 import platform

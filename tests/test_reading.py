@@ -1,7 +1,7 @@
 """Reading the built site as a reader would, in a real Chromium (issue 12: pages that teach).
 
 Desktop (1366 px) and phone (390 px), light and dark palette: code and output blocks that scroll
-sideways, figures (2× pixel density, a dark variant shown in the dark palette, text legible on a phone,
+sideways (and the snippet lines that pages show, at most 80 columns), figures (2× pixel density, a dark variant shown in the dark palette, text legible on a phone,
 a lightbox that opens), the home page's catalogue. Screenshots of the home page and the three rewritten
 pages land in test-output/screenshots/; the overflow counts in test-output/overflow.json.
 
@@ -12,7 +12,9 @@ branch before and after a change).
 from __future__ import annotations
 
 import json
+import re
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -57,20 +59,22 @@ def url_of(base: str, name: str) -> str:
 # notebook input cells; outputs: the other code blocks, notebook outputs, and tables.
 MEASURE = """() => {
   const article = document.querySelector("article");
-  const wide = (el) => el.scrollWidth > el.clientWidth + 1;  // its content scrolls sideways
+  const over = (el) => el.scrollWidth - el.clientWidth;  // px of content past the box's edge
   const code = [], output = [];
   for (const pre of article.querySelectorAll("pre")) {
     if (pre.closest("details:not([open])")) continue;  // collapsed: not on the screen
     const box = pre.querySelector("code") || pre;
     const source = pre.closest(".jp-InputArea") || (!pre.closest(".jp-OutputArea") && box.querySelector("span[class]"));
-    (source ? code : output).push(wide(box) || wide(pre));
+    (source ? code : output).push(Math.max(over(box), over(pre)));
   }
   for (const table of article.querySelectorAll("table")) {
     if (table.closest("details:not([open])") || table.closest(".jp-Cell")) continue;
     const wrap = table.closest(".md-typeset__scrollwrap") || table.parentElement;
-    output.push(wide(wrap));
+    output.push(over(wrap));
   }
-  const count = (list) => ({total: list.length, wide: list.filter(Boolean).length});
+  // wide: scrolls sideways (1 px of rounding allowed); widest: the most px any block runs over
+  const count = (list) => ({total: list.length, wide: list.filter((px) => px > 1).length,
+                            widest: Math.max(0, ...list)});
   return {code: count(code), output: count(output)};
 }"""
 
@@ -99,7 +103,10 @@ def overflow_counts(site: Path) -> dict:
 
 def totals(per_page: dict) -> dict:
     return {
-        kind: {key: sum(page[kind][key] for page in per_page.values()) for key in ("total", "wide")}
+        kind: {
+            **{key: sum(page[kind][key] for page in per_page.values()) for key in ("total", "wide")},
+            "widest": max((page[kind]["widest"] for page in per_page.values()), default=0),
+        }
         for kind in ("code", "output")
     }
 
@@ -129,6 +136,56 @@ def test_rewritten_pages_fit_the_column(counts):
         assert desktop["code"]["wide"] == 0 and desktop["output"]["wide"] == 0, (name, desktop)
         shown = phone["code"]["total"] + phone["output"]["total"]
         assert phone["code"]["wide"] + phone["output"]["wide"] <= shown / 4, (name, phone)
+
+
+# One monospace character of a code block is 8.2 CSS px (13.6 px text); the content column at 1366 px
+# holds 80 of them in a code block and 76 in an output block (its frame takes the rest).
+CHARACTER_PX = 8.2
+
+
+def test_code_fits_the_column_on_a_desktop(counts):
+    """At 1366 px no code block on any page scrolls sideways by more than one character (rounding and
+    a glyph wider than the monospace cell: the tolerance); on a phone, where long lines wrap at spaces,
+    at most one code block in ten still scrolls (a long unbroken expression)."""
+    for name, page in counts["desktop-1366"].items():
+        assert page["code"]["widest"] <= CHARACTER_PX, (name, page["code"])
+    phone = totals(counts["phone-390"])["code"]
+    assert phone["wide"] <= phone["total"] / 10, phone
+
+
+def test_outputs_fit_the_column_on_a_desktop(counts):
+    """At 1366 px outputs that a snippet prints fit too (messages are wrapped at 72 columns); a library's
+    error message printed verbatim, one line a reader may search for, may run over by three characters."""
+    wide = {name: page["output"] for name, page in counts["desktop-1366"].items() if page["output"]["wide"]}
+    assert sum(output["wide"] for output in wide.values()) <= 2, wide
+    assert all(output["widest"] <= 3 * CHARACTER_PX for output in wide.values()), wide
+
+
+SECTION_START = re.compile(r"^# --8<-- \[start:(\w+)\]$")
+SECTION_END = re.compile(r"^# --8<-- \[end:(\w+)\]$")
+COLUMNS = 80  # snippets/ruff.toml formats at this width; a Chinese character takes two columns
+
+
+def columns(line: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in line)
+
+
+def test_the_code_pages_show_is_at_most_80_columns():
+    """Every line inside a snippet's sections (what pages include, shown or hidden) fits 80 columns: the
+    formatter wraps code, but not a long string or comment, so this catches those."""
+    long, checked = [], 0
+    for path in sorted((ROOT / "snippets").rglob("*.py")):
+        inside = set()
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if start := SECTION_START.match(line):
+                inside.add(start[1])
+            elif end := SECTION_END.match(line):
+                inside.discard(end[1])
+            elif inside:
+                checked += 1
+                if columns(line) > COLUMNS:
+                    long.append(f"{path.relative_to(ROOT)}:{number}: {columns(line)} columns")
+    assert checked > 1000 and not long, long
 
 
 # -- Figures -------------------------------------------------------------------------------------------
@@ -193,7 +250,7 @@ def test_the_palette_picks_the_variant(figures):
 
 def test_figures_are_sharp_and_legible_on_a_phone(figures):
     """Raster figures carry at least 2 image pixels per CSS pixel; on a 390 px phone the smallest text of
-    a figure on the rewritten pages is at least 10 CSS px."""
+    every figure that records it (`data-min-text-px`, the site's figures) is at least 10 CSS px."""
     checked = 0
     for (name, _, label), facts in figures.items():
         for fact in facts:
@@ -201,7 +258,7 @@ def test_figures_are_sharp_and_legible_on_a_phone(figures):
                 continue
             if not fact["src"].split("#")[0].endswith(".svg"):
                 assert fact["natural"] >= 1.99 * fact["rendered"], (name, label, fact["src"])
-            if label == "phone" and name in REWRITTEN and fact["minText"]:
+            if label == "phone" and fact["minText"]:
                 text_px = fact["minText"] * fact["rendered"] / fact["declared"]
                 assert text_px >= 10, (name, fact["src"], round(text_px, 1))
             checked += 1
@@ -277,7 +334,8 @@ if __name__ == "__main__":
     for label, pages in summary.items():
         print(label, json.dumps(totals(pages), ensure_ascii=False))
         for name, page in pages.items():
+            code, output = page["code"], page["output"]
             print(
-                f"  {name}: code {page['code']['wide']}/{page['code']['total']}, "
-                f"output {page['output']['wide']}/{page['output']['total']}"
+                f"  {name}: code {code['wide']}/{code['total']} (widest +{code['widest']} px), "
+                f"output {output['wide']}/{output['total']} (widest +{output['widest']} px)"
             )

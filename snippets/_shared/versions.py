@@ -1,12 +1,16 @@
-"""Which PyTorch runs this snippet: the notes' (2.3) or the current one, named in one place.
+"""Which PyTorch runs this snippet: the notes' (2.3) or the current one, named
+in one place.
 
-Every page runs twice, once per environment (hooks/exec_isolated.py). Where behaviour differs by
-version, a snippet states each version's behaviour through this helper, never by parsing versions itself:
+Every page runs twice, once per environment (hooks/exec_isolated.py). Where
+behaviour differs by version, a snippet states each version's behaviour through
+this helper, never by parsing versions itself:
 
-    expected = since("2.4", before=1.0, after=0.0)   # the value changed in torch 2.4
+    # the value changed in torch 2.4
+    expected = since("2.4", before=1.0, after=0.0)
     assert grad == expected
 
-A page includes the section in a hidden block; its snippet file runs this file first (`runpy`).
+A page includes the section in a hidden block; its snippet file runs this file
+first (`runpy`).
 """
 
 # --8<-- [start:setup]
@@ -23,8 +27,8 @@ NUMPY = _release(_numpy.__version__)
 
 
 def since(version: str, *, before, after, package: str = "torch"):
-    """`after` on `package` (torch or numpy) `version` and later, `before` on earlier releases
-    (the notes' torch 2.3 and NumPy 1.26 among them)."""
+    """`after` on `package` (torch or numpy) `version` and later, `before` on
+    earlier releases (the notes' torch 2.3 and NumPy 1.26 among them)."""
     running = {"torch": TORCH, "numpy": NUMPY}[package]
     return after if running >= _release(version) else before
 

@@ -1,4 +1,5 @@
-"""Page autograd/custom-function: grad_fn nodes compute input gradients; a custom torch.autograd.Function."""
+"""Page autograd/custom-function: grad_fn nodes compute input gradients; a
+custom torch.autograd.Function."""
 
 import random
 import runpy
@@ -10,7 +11,9 @@ import torch
 random.seed(0)
 np.random.seed(0)
 torch.manual_seed(0)
-since = runpy.run_path(str(Path(__file__).resolve().parents[1] / "_shared" / "versions.py"))["since"]
+since = runpy.run_path(
+    str(Path(__file__).resolve().parents[1] / "_shared" / "versions.py")
+)["since"]
 
 # --8<-- [start:builtin_nodes]
 import torch
@@ -42,7 +45,8 @@ class MyExp(torch.autograd.Function):
     @staticmethod
     def forward(ctx, input):
         result = input.exp()
-        ctx.save_for_backward(result)  # 反向要用的张量，通过 save_for_backward 保存
+        # 反向要用的张量，通过 save_for_backward 保存
+        ctx.save_for_backward(result)
         return result
 
     @staticmethod
@@ -72,7 +76,8 @@ print(f"最大差: {(a.grad - b.grad).abs().max().item():.3g}")
 # --8<-- [start:gradcheck]
 from torch.autograd import gradcheck, gradgradcheck
 
-x64 = torch.randn(6, dtype=torch.double, requires_grad=True)  # 有限差分需要 float64
+# 有限差分需要 float64
+x64 = torch.randn(6, dtype=torch.double, requires_grad=True)
 print(f"gradcheck(MyExp.apply) = {gradcheck(MyExp.apply, (x64,))}")
 print(f"gradgradcheck(MyExp.apply) = {gradgradcheck(MyExp.apply, (x64,))}")
 
@@ -151,7 +156,7 @@ try:
 except RuntimeError as error:
     old_error = str(error)
     print("torch.func.grad(MyExp) ->")
-    print(textwrap.fill(f"RuntimeError: {old_error.split('. ')[0]}.", 80))
+    print(textwrap.fill(f"RuntimeError: {old_error.split('. ')[0]}.", 72))
 # --8<-- [end:setup_context]
 
 # --8<-- [start:fresh_process]
@@ -176,7 +181,9 @@ class Exp(torch.autograd.Function):
 
 print(torch.func.grad(lambda s: Exp.apply(s).sum())(torch.zeros(2)))
 """
-run = subprocess.run([sys.executable, "-c", FRESH], capture_output=True, text=True)
+run = subprocess.run(
+    [sys.executable, "-c", FRESH], capture_output=True, text=True
+)
 print(run.stdout.strip() or run.stderr.strip().splitlines()[-1])
 # --8<-- [end:fresh_process]
 
@@ -201,15 +208,17 @@ assert torch.equal(out.detach(), torch.exp(t.detach()))
 assert torch.allclose(a.grad, b.grad)  # 与 torch.exp 的梯度相同
 assert gradcheck(MyExp.apply, (x64,)) and gradgradcheck(MyExp.apply, (x64,))
 assert bad is False  # gradcheck 能发现写错的 backward
-assert torch.equal(q.grad, torch.zeros(4)) and torch.equal(p.grad, torch.ones(4))
+assert torch.equal(q.grad, torch.zeros(4))
+assert torch.equal(p.grad, torch.ones(4))
 # setup_context 写法能用于 torch.func；旧写法报错，错误信息点名 setup_context
 assert gradcheck(MyExp2.apply, (x64,))
 assert type(MyExp2.apply(x64).grad_fn).__name__ == "MyExp2Backward"
-assert torch.allclose(torch.func.grad(lambda s: MyExp2.apply(s).sum())(z), z.exp())
+grad_of_sum = torch.func.grad(lambda s: MyExp2.apply(s).sum())
+assert torch.allclose(grad_of_sum(z), z.exp())
 assert "setup_context" in old_error
 # 新进程中第一次在 torch.func 里用自定义 Function：torch 2.3 报错，当前版本正常
-# 2.3 在这里才第一次导入 torch._dynamo，导入在函数变换中失败（pytorch/pytorch#128607）；
-# 逐个版本运行的结果：torch 2.4 起不再失败
+# 2.3 在这里才第一次导入 torch._dynamo，而导入在函数变换中失败
+# （pytorch/pytorch#128607）；逐个版本运行的结果：torch 2.4 起不再失败
 fresh = run.stdout.strip() or run.stderr.strip().splitlines()[-1]
 expected = since(
     "2.4",

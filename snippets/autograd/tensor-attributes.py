@@ -1,4 +1,5 @@
-"""Page autograd/tensor-attributes: requires_grad, is_leaf, grad and grad_fn, checked by running autograd."""
+"""Page autograd/tensor-attributes: requires_grad, is_leaf, grad and grad_fn,
+checked by running autograd."""
 
 import random
 import runpy
@@ -49,8 +50,13 @@ with torch.inference_mode():
     results["w * x（inference_mode 中）"] = w * x
     results["w[:1]（inference_mode 中）"] = w[:1]
 
-dtype = {name: str(t.dtype).removeprefix("torch.") for name, t in results.items()}
-rows = [(name, t.requires_grad, t.is_leaf, dtype[name]) for name, t in results.items()]
+dtype = {
+    name: str(t.dtype).removeprefix("torch.") for name, t in results.items()
+}
+rows = [
+    (name, t.requires_grad, t.is_leaf, dtype[name])
+    for name, t in results.items()
+]
 table(["结果", "requires_grad", "is_leaf", "dtype"], rows, code=(0,))
 # --8<-- [end:propagation_table]
 
@@ -101,8 +107,9 @@ import textwrap
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     print(f"h.grad = {h.grad}")
-warning = f"{caught[0].category.__name__}: {str(caught[0].message).split('. ')[0]}."
-print(textwrap.fill(warning, 80))
+first_sentence = str(caught[0].message).split(". ")[0]
+warning = f"{caught[0].category.__name__}: {first_sentence}."
+print(textwrap.fill(warning, 72))
 print(f"h.retains_grad = {h.retains_grad}，r.retains_grad = {r.retains_grad}")
 # --8<-- [end:nonleaf_grad_warning]
 
@@ -118,7 +125,8 @@ print(f"第二次 backward 后 w.grad = {w.grad}")  # 累加，不是覆盖
 try:
     loss.backward()
 except RuntimeError as error:
-    print(textwrap.fill(f"第三次：RuntimeError: {str(error).split(' (or')[0]}", 80))
+    message = str(error).split(" (or")[0]
+    print(textwrap.fill(f"第三次：RuntimeError: {message}", 72))
 
 w.grad = None
 total = (w + x).sum()  # AddBackward0、SumBackward0 不保存张量
@@ -145,7 +153,10 @@ NAMES = [
     "w.max()",
     "w.max(dim=0).values",
 ]
-rows = [(expression, type(eval(expression).grad_fn).__name__) for expression in NAMES]
+rows = [
+    (expression, type(eval(expression).grad_fn).__name__)
+    for expression in NAMES
+]
 table(["表达式", "grad_fn 的类名"], rows, code=(0, 1))
 # --8<-- [end:grad_fn_names]
 
@@ -213,29 +224,37 @@ def place(key):
         place(child)
     kids = children[key]
     leaves_placed = len([k for k in column if not children[k]])
-    column[key] = sum(column[c] for c in kids) / len(kids) if kids else leaves_placed
+    column[key] = (
+        sum(column[c] for c in kids) / len(kids) if kids else leaves_placed
+    )
 
 
 place(id(y.grad_fn))
 pos = {key: (column[key] * 2.4, -depth[key]) for key in nodes}
 
 # 2) 画图：方框是 Node，箭头从一个节点指向它的 next_functions
-fig, ax = plt.subplots(figsize=(6.4, 4.6))
+fig, ax = plt.subplots(figsize=(5, 5), layout="constrained")
 colors = {"AccumulateGrad": "#c8e6c9", "None": "#eeeeee"}
 for key, text in nodes.items():
     face = next((c for k, c in colors.items() if text.startswith(k)), "#ffe0b2")
-    box = {"boxstyle": "round,pad=0.4", "facecolor": face, "edgecolor": "#555555"}
+    box = {
+        "boxstyle": "round,pad=0.4",
+        "facecolor": face,
+        "edgecolor": "#555555",
+    }
     text = text.replace(" → ", "\n→ ").replace("（", "\n（")
-    ax.text(*pos[key], text, ha="center", va="center", fontsize=9, bbox=box)
+    ax.text(*pos[key], text, ha="center", va="center", fontsize=12, bbox=box)
 for parent, child in edges:
     (x0, y0), (x1, y1) = pos[parent], pos[child]
     arrow = {"arrowstyle": "->", "color": "#555555"}
     ax.annotate("", xy=(x1, y1 + 0.25), xytext=(x0, y0 - 0.2), arrowprops=arrow)
 xs = [p[0] for p in pos.values()]
-ax.set_xlim(min(xs) - 1.3, max(xs) + 1.3)
+ax.set_xlim(min(xs) - 1, max(xs) + 1)
 ax.set_ylim(-max(depth.values()) - 0.5, 0.5)
 ax.axis("off")
-ax.set_title("y = (w * x + b).relu().sum() 的反向图（沿 grad_fn.next_functions）")
+ax.set_title(
+    "y = (w * x + b).relu().sum() 的反向图\n（沿 grad_fn.next_functions）"
+)
 alt = "y 的反向计算图：SumBackward0 → ReluBackward0 → AddBackward0，"
 alt += "再分到 MulBackward0 与 b 的 AccumulateGrad"
 show(fig, alt)
@@ -270,7 +289,8 @@ for name in ["w[:1]（no_grad 中）", "w[:1]（inference_mode 中）"]:
 assert len(results) == 3 + len(EXCEPTIONS) + 2
 # ② is_leaf 就是 grad_fn is None；requires_grad=False 的张量一律是叶子
 assert rule and all(t.is_leaf for t in tensors.values() if not t.requires_grad)
-assert all(t.is_leaf for t in (tensors["w"], tensors["x"], layer.weight, layer.bias))
+created = (tensors["w"], tensors["x"], layer.weight, layer.bias)
+assert all(t.is_leaf for t in created)
 # ③ 笔记的表：计算并保留（w），计算但不保留（h），不计算（x、s）
 # retain_grad() 之后保留（r）
 grads = {name: (received, kept) for name, _, _, received, kept in grad_rows}

@@ -1,8 +1,9 @@
-"""Page images/plotting: PIL pixel values, what ToTensor() does, what plt.imshow expects.
+"""Page images/plotting: PIL pixel values, what ToTensor() does, what
+plt.imshow expects.
 
-The photo is matplotlib's sample image (grace_hopper.jpg, inside the package): no download.
-The sections the reader sees come first; the checks that keep the page honest come last
-(the page shows them collapsed, under 本页如何自证).
+The photo is matplotlib's sample image (grace_hopper.jpg, inside the package):
+no download. The sections the reader sees come first; the checks that keep the
+page honest come last (the page shows them collapsed, under 本页如何自证).
 """
 
 import random
@@ -47,7 +48,8 @@ def to_plottable(t, mean, std):
     mean = torch.tensor(mean).view(-1, 1, 1)
     std = torch.tensor(std).view(-1, 1, 1)
     t = t * std + mean  # 反标准化
-    return t.clamp(0, 1).permute(1, 2, 0).numpy()  # 截掉浮点误差；调成 (H, W, C)
+    # 截掉浮点误差；调成 (H, W, C)
+    return t.clamp(0, 1).permute(1, 2, 0).numpy()
 
 
 restored = to_plottable(x, mean, std)
@@ -67,13 +69,14 @@ axes[2].set_title("反标准化 + 调通道", fontsize=10.5)
 for ax in axes:
     ax.set_axis_off()
 fig.tight_layout()
-show(fig, "同一张照片画三次：原图；标准化后直接画，颜色失真；反标准化后与原图一致")
+alt = "同一张照片画三次：原图；标准化后直接画，颜色失真；反标准化后与原图一致"
+show(fig, alt)
 # --8<-- [end:figure_recipe]
 
 # --8<-- [start:pil_pixels]
 pixels = np.array(photo)
 print(f"photo.mode = {photo.mode!r}, photo.size = {photo.size}  # (宽, 高)")
-print(f"np.array(photo): {pixels.dtype}, shape={pixels.shape}  # (高, 宽, 通道)")
+print(f"np.array(photo): {pixels.dtype}, {pixels.shape}  # (高, 宽, 通道)")
 print(f"最小 {pixels.min()}, 最大 {pixels.max()}")
 # --8<-- [end:pil_pixels]
 
@@ -89,7 +92,10 @@ modes = {
 }
 table(
     ["图像", "mode", "np.array 的 dtype", "getextrema()"],
-    [(k, m.mode, np.array(m).dtype.name, m.getextrema()) for k, m in modes.items()],
+    [
+        (k, m.mode, np.array(m).dtype.name, m.getextrema())
+        for k, m in modes.items()
+    ],
     code=(1, 2),
 )
 # --8<-- [end:pil_modes]
@@ -153,7 +159,10 @@ for ax, title, name in zip(axes, titles, names):
     ax.set_xticks([])
     ax.set_yticks([])  # 留着边框: 全白的那张也看得出边界
 fig.tight_layout()
-alt = "四种数组交给 imshow：uint8、[0, 1] 浮点正常；[0, 255] 浮点近乎全白；单通道伪彩"
+alt = (
+    "四种数组交给 imshow：uint8、[0, 1] 浮点正常；"
+    "[0, 255] 浮点近乎全白；单通道伪彩"
+)
 show(fig, alt)
 # --8<-- [end:figure_inputs]
 
@@ -174,7 +183,8 @@ for name, data in {
 img16 = modes["16 位 PNG 那样"]  # 无符号 16 位，最亮处 65535
 t16 = to_tensor(img16)
 print(f"PIL 里的最大值 {np.array(img16).max()}，ToTensor 之后 {t16.dtype}")
-print(f"ToTensor 之后的范围 [{t16.min()}, {t16.max()}]  # 超过 32767 的回绕成负数")
+# 超过 32767 的像素回绕成负数
+print(f"ToTensor 之后的范围 [{t16.min()}, {t16.max()}]")
 fixed = to_tensor(np.array(img16).astype(np.float32) / 65535)  # 先自己归一化
 print(f"先除以 65535: {fixed.dtype}")
 print(f"范围 [{fixed.min():.4f}, {fixed.max():.4f}]")
@@ -187,7 +197,10 @@ from torchvision.transforms import v2
 
 to_dtype = v2.ToDtype(torch.float32, scale=True)
 to_float_image = v2.Compose([v2.ToImage(), to_dtype])
-sources = {"PIL 图像": photo, "float32 [0, 255] 数组": pixels.astype(np.float32)}
+sources = {
+    "PIL 图像": photo,
+    "float32 [0, 255] 数组": pixels.astype(np.float32),
+}
 for name, source in sources.items():
     new = to_float_image(source)
     close = torch.allclose(new, to_tensor(source))
@@ -199,7 +212,8 @@ import logging
 
 
 class Collect(logging.Handler):
-    """imshow 的截断提示走 logging，不走 warnings: 收集 matplotlib 记录的日志。"""
+    """imshow 的截断提示走 logging，不走 warnings：
+    收集 matplotlib 记录的日志。"""
 
     def __init__(self):
         super().__init__()
@@ -222,16 +236,22 @@ def clipping_logged(draw) -> list[str]:
     return [record.getMessage() for record in handler.records]
 
 
-# 主线: 反标准化 + 调通道后，与 ToTensor 的输出在浮点误差内相同，乘回 255 就是原像素
-assert restored.shape == (photo.height, photo.width, 3) and restored.dtype == np.float32
-assert np.allclose(restored, to_tensor(photo).permute(1, 2, 0).numpy(), atol=1e-6)
+# 主线: 反标准化 + 调通道后，与 ToTensor 的输出在浮点误差内相同，
+# 乘回 255 就是原像素
+assert restored.shape == (photo.height, photo.width, 3)
+assert restored.dtype == np.float32
+from_totensor = to_tensor(photo).permute(1, 2, 0).numpy()
+assert np.allclose(restored, from_totensor, atol=1e-6)
 assert np.array_equal((restored * 255).round().astype(np.uint8), pixels)
 assert x.min() < 0 and x.max() > 1  # 标准化后的数值超出 [0, 1]
-# 不反标准化就画: imshow 截断到 [0, 1]，用 logging 记一条 Clipping 警告（不是 warnings）
+# 不反标准化就画: imshow 截断到 [0, 1]，
+# 用 logging 记一条 Clipping 警告（不是 warnings）
 fig, ax = plt.subplots()
 logged = clipping_logged(lambda: ax.imshow(x.permute(1, 2, 0).numpy()))
-assert len(logged) == 1 and logged[0].startswith("Clipping input data to the valid")
-assert ax.images[0].get_array().min() == 0 and ax.images[0].get_array().max() == 1
+assert len(logged) == 1
+assert logged[0].startswith("Clipping input data to the valid")
+drawn = ax.images[0].get_array()
+assert drawn.min() == 0 and drawn.max() == 1
 plt.close(fig)
 # 需要梯度、(按 device) 在 GPU 上的张量也能转换
 device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -247,10 +267,13 @@ assert [im.mode for im in modes.values()] == ["RGB", "L", "1", "I;16", "I", "F"]
 binary = modes['.convert("1")']
 assert binary.getextrema() == (0, 255) and np.array(binary).dtype == bool
 assert modes["16 位 PNG 那样"].getextrema()[1] == 65535
-assert modes["32 位整数"].getextrema()[0] < 0 and modes["32 位浮点"].getextrema()[0] < 0
+assert modes["32 位整数"].getextrema()[0] < 0
+assert modes["32 位浮点"].getextrema()[0] < 0
 
-# 「ToTensor 会将 PIL 图像映射为 [0.0, 1.0] 并调整通道顺序为 [C, H, W]」: 8 位图像成立
-assert t.dtype == torch.float32 and t.shape == (3, photo.height, photo.width) and same
+# 「ToTensor 会将 PIL 图像映射为 [0.0, 1.0] 并调整通道顺序为 [C, H, W]」:
+# 8 位图像成立
+assert t.dtype == torch.float32 and same
+assert t.shape == (3, photo.height, photo.width)
 assert 0 <= t.min() and t.max() <= 1
 
 # 勘误: numpy 数组同样调成 [C, H, W]
@@ -270,13 +293,15 @@ for name, a in arrays.items():
 wrong = outputs["uint8，已是 (C, H, W)"]
 assert wrong.shape == (photo.width, 3, photo.height)  # 换错了
 
-# 「plt 绘制 numpy 数组: 整数 [0, 255]，浮点 [0, 1]，(H, W, C)」: 成立，超出范围被截断
+# 「plt 绘制 numpy 数组: 整数 [0, 255]，浮点 [0, 1]，(H, W, C)」: 成立，
+# 超出范围被截断
 kept_types = {name: dtype for name, _, dtype, _ in rows}
 assert kept_types["int64，[0, 255]"] == "uint8"  # 任何整数 dtype 都转成 uint8
 ranges = ["[0, 255]", "[0, 255]", "[0, 1]", "[0, 1]", f"[{gray.min()}, 255]"]
 assert [r[3] for r in rows] == ranges
 fig, ax = plt.subplots()
-assert clipping_logged(lambda: ax.imshow(inputs["float32，[0, 255]"]))  # 浮点被截断
+# 浮点被截断
+assert clipping_logged(lambda: ax.imshow(inputs["float32，[0, 255]"]))
 ax.imshow(gray)
 assert ax.images[-1].get_cmap().name == "viridis"  # 单通道默认伪彩色
 plt.close(fig)

@@ -1,4 +1,5 @@
-"""nn.CrossEntropyLoss already contains (log-)softmax: what an extra softmax does."""
+"""nn.CrossEntropyLoss already contains (log-)softmax: what an extra softmax
+does."""
 
 import runpy
 from pathlib import Path
@@ -19,7 +20,8 @@ print(f'hasattr(nn, "CrossEntropyLoss") = {hasattr(nn, "CrossEntropyLoss")}')
 try:
     nn.CrossEntropy()
 except AttributeError as error:
-    print(f"nn.CrossEntropy() -> AttributeError: {error}")
+    print("nn.CrossEntropy() ->")
+    print(f"AttributeError: {error}")
 # --8<-- [end:class_name]
 
 # --8<-- [start:what_it_computes]
@@ -77,7 +79,9 @@ radius = torch.linspace(0.0, 1.0, n_per_class)
 points, labels = [], []
 for k in range(K):
     angle = 4.0 * radius + 2 * math.pi * k / K + 0.2 * torch.randn(n_per_class)
-    points.append(torch.stack([radius * angle.cos(), radius * angle.sin()], dim=1))
+    points.append(
+        torch.stack([radius * angle.cos(), radius * angle.sin()], dim=1)
+    )
     labels.append(torch.full((n_per_class,), k))
 X, y = torch.cat(points), torch.cat(labels)
 print(f"X: {tuple(X.shape)}，y: {tuple(y.shape)}")
@@ -91,7 +95,8 @@ torch.set_num_threads(1)  # 网络很小：单线程反而更快，也少受机�
 
 
 def train(model, first_layer, optimizer, steps=200):
-    """全批量训练；返回每步的 loss、第一层权重梯度的范数，以及最终 loss 和准确率。"""
+    """全批量训练；返回每步的 loss、第一层权重梯度的范数，
+    以及最终 loss 和准确率。"""
     loss_fn = nn.CrossEntropyLoss()
     losses, grad_norms = [], []
     for _ in range(steps):
@@ -116,15 +121,23 @@ for name, make in OPTIMIZERS.items():
     torch.manual_seed(1)
     base = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, K))
     plain = copy.deepcopy(base)  # 正确：输出 logits 直接交给 CrossEntropyLoss
-    extra = nn.Sequential(copy.deepcopy(base), nn.Softmax(dim=1))  # 多加一层 softmax
+    # 多加一层 softmax
+    extra = nn.Sequential(copy.deepcopy(base), nn.Softmax(dim=1))
     runs[name, "logits"] = train(plain, plain[0], make(plain.parameters()))
-    runs[name, "额外 Softmax"] = train(extra, extra[0][0], make(extra.parameters()))
+    runs[name, "额外 Softmax"] = train(
+        extra, extra[0][0], make(extra.parameters())
+    )
 
-rows = [
-    (name, output, f"{final:.4f}", f"{accuracy:.1%}", f"{sum(norms) / len(norms):.4f}")
-    for (name, output), (_, norms, final, accuracy) in runs.items()
-]
-table(["优化器", "网络输出", "最终 loss", "准确率", "平均梯度范数"], rows, code=(0,))
+rows = []
+for (name, output), (_, norms, final, accuracy) in runs.items():
+    mean_norm = sum(norms) / len(norms)
+    cells = (f"{final:.4f}", f"{accuracy:.1%}", f"{mean_norm:.4f}")
+    rows.append((name, output, *cells))
+table(
+    ["优化器", "网络输出", "最终 loss", "准确率", "平均梯度范数"],
+    rows,
+    code=(0,),
+)
 print(f"\n下界 `-log(e/(e+K-1))` = {bound:.4f}（K = {K}）")
 # --8<-- [end:training]
 
@@ -141,7 +154,8 @@ print(f"softmax 雅可比矩阵元素的最大绝对值（200 个随机点）：
 # --8<-- [start:figure]
 import matplotlib.pyplot as plt
 
-fig, (ax_loss, ax_grad) = plt.subplots(1, 2, figsize=(8, 3.4))
+# 上下两幅（而不是左右）：在手机上缩小后，字仍然看得清
+fig, (ax_loss, ax_grad) = plt.subplots(2, 1, figsize=(5, 6.2), sharex=True)
 colors = {"logits": "tab:blue", "额外 Softmax": "tab:red"}
 styles = {"SGD(lr=1.0)": "-", "Adam(lr=0.05)": ":"}
 for (name, output), (losses, grad_norms, _, _) in runs.items():
@@ -150,14 +164,17 @@ for (name, output), (losses, grad_norms, _, _) in runs.items():
     ax_loss.plot(losses, styles[name], **style)
     ax_grad.plot(grad_norms, styles[name], **style)
 ax_loss.axhline(bound, color="gray", linestyle="--", linewidth=1)
-ax_loss.text(200, bound - 0.03, f"下界 {bound:.3f}", ha="right", va="top", color="gray")
-ax_loss.set(title="训练 loss", xlabel="训练步数", ylabel="交叉熵", ylim=(0, 1.2))
+ax_loss.text(
+    200, bound - 0.03, f"下界 {bound:.3f}", ha="right", va="top", color="gray"
+)
+ax_loss.set(title="训练 loss", ylabel="交叉熵", ylim=(0, 1.2))
 ax_grad.set(title="第一层权重梯度的范数", xlabel="训练步数", yscale="log")
 handles, legend_labels = ax_loss.get_legend_handles_labels()
 fig.tight_layout()
 below = {"loc": "upper center", "bbox_to_anchor": (0.5, 0.0), "ncol": 2}
-fig.legend(handles, legend_labels, fontsize=9, frameon=False, **below)
-show(fig, "两条曲线：多加一层 softmax 后，训练 loss 停在下界之上，第一层梯度更小")
+fig.legend(handles, legend_labels, fontsize=11, frameon=False, **below)
+alt = "两条曲线：多加一层 softmax 后，训练 loss 停在下界之上，第一层梯度更小"
+show(fig, alt)
 # --8<-- [end:figure]
 
 # --8<-- [start:checks]
@@ -172,14 +189,16 @@ assert torch.isclose(nn.CrossEntropyLoss()(extreme, label), torch.tensor(200.0))
 # 把概率当 logits：loss 有下界，one-hot 时取到
 assert math.isclose(at_best.item(), bound, rel_tol=1e-6)
 assert per_sample.min().item() >= bound - 1e-6
-# 训练：多加 softmax 时 loss 卡在下界之上、第一层梯度更小；SGD 准确率明显更低，Adam 相当
+# 训练：多加 softmax 时 loss 卡在下界之上、第一层梯度更小；
+# SGD 准确率明显更低，Adam 相当
 for name in OPTIMIZERS:
     good, bad = runs[name, "logits"], runs[name, "额外 Softmax"]
     assert min(bad[0]) > bound and bad[2] > bound
     assert good[2] < bound
     assert sum(bad[1]) < sum(good[1])
-assert runs["SGD(lr=1.0)", "额外 Softmax"][3] < runs["SGD(lr=1.0)", "logits"][3] - 0.1
-adam = runs["Adam(lr=0.05)", "额外 Softmax"][3], runs["Adam(lr=0.05)", "logits"][3]
+sgd = [runs["SGD(lr=1.0)", out][3] for out in ("额外 Softmax", "logits")]
+assert sgd[0] < sgd[1] - 0.1
+adam = [runs["Adam(lr=0.05)", out][3] for out in ("额外 Softmax", "logits")]
 assert abs(adam[0] - adam[1]) <= 0.02
 # softmax 的雅可比矩阵元素绝对值不超过 1/4
 assert largest <= 0.25

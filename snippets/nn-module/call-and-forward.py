@@ -1,7 +1,8 @@
-"""nn.Module.__call__ -> forward -> F.conv2d (page: docs/nn-module/call-and-forward.md).
+"""nn.Module.__call__ -> forward -> F.conv2d
+(page: docs/nn-module/call-and-forward.md).
 
-The sections the reader sees come first; the checks that keep the page honest come last
-(the page shows them collapsed, under 本页如何自证).
+The sections the reader sees come first; the checks that keep the page honest
+come last (the page shows them collapsed, under 本页如何自证).
 """
 
 import runpy
@@ -39,7 +40,8 @@ print(f"output.shape = {tuple(output.shape)}")
 # --8<-- [end:wtfnet]
 
 # --8<-- [start:three_lines]
-print(type(model).__call__ is nn.Module.__call__)  # 用的是 nn.Module 的 __call__
+# 用的是 nn.Module 的 __call__
+print(type(model).__call__ is nn.Module.__call__)
 print("__call__" in vars(WtfNet), "forward" in vars(WtfNet))  # 只写了 forward
 conv = model.conv1  # ③ 同样是 nn.Module，最后调用 F.conv2d
 print(torch.equal(conv(x), F.conv2d(x, conv.weight, conv.bias)))
@@ -125,7 +127,11 @@ for name, net in nets.items():
     n_params = sum(p.numel() for p in net.parameters())
     stable = torch.equal(net(inputs), net(inputs))
     rows.append((name, n_params, "是" if stable else "否", train(net)))
-table(["写法", "参数个数", "两次调用输出相同", "训练 30 步: loss"], rows, code=(0,))
+table(
+    ["写法", "参数个数", "两次调用输出相同", "训练 30 步: loss"],
+    rows,
+    code=(0,),
+)
 # --8<-- [end:four_ways]
 
 
@@ -177,8 +183,9 @@ import inspect
 
 # ①② model(x) 经过 nn.Module 的 __call__: WtfNet 没有自己的 __call__
 assert output.shape == (2, 4, 4, 4)
-assert type(model).__call__ is nn.Module.__call__ and "__call__" not in vars(WtfNet)
-assert "forward" in vars(WtfNet) and type(model.conv1).__call__ is nn.Module.__call__
+assert type(model).__call__ is nn.Module.__call__
+assert "__call__" not in vars(WtfNet) and "forward" in vars(WtfNet)
+assert type(model.conv1).__call__ is nn.Module.__call__
 # __call__ 调用 forward: 源码里 _call_impl 把 self.forward 记作 forward_call
 assert "forward_call(" in inspect.getsource(nn.Module._call_impl)
 # ③ Conv2d 的 forward 最后就是 F.conv2d，结果逐位相同
@@ -192,18 +199,21 @@ results = {name: (n, stable, outcome) for name, n, stable, outcome in rows}
 for name in list(results)[:2]:  # 1 与 2
     n, stable, outcome = results[name]
     before, after = (float(v) for v in outcome.split(" → "))
-    assert n == 4 * 1 * 3 * 3 + 4 and stable == "是" and after < 0.1 * before, name
+    assert n == 4 * 1 * 3 * 3 + 4 and stable == "是", name
+    assert after < 0.1 * before, name
 for name in list(results)[2:]:  # (a) 与 (b)
     n, stable, outcome = results[name]
     assert n == 0 and stable == "否" and "empty parameter list" in outcome, name
 
-# 效率: 模块调用多出的 6 个 Python 函数，__call__ 自己的只有 2 个；与输入大小无关
+# 效率: 模块调用多出的 6 个 Python 函数，__call__ 自己的只有 2 个；
+# 与输入大小无关
 with torch.no_grad():
     small, large = torch.randn(1, 1, 8, 8), torch.randn(1, 1, 256, 256)
     by_layer = python_calls(lambda: layer(small))
     assert by_layer == python_calls(lambda: layer(large))
     assert python_calls(lambda: F.conv2d(small, w, b)) == []
-assert by_layer[:2] == ["Module._wrapped_call_impl", "Module._call_impl"]  # __call__
+# 前两个属于 __call__
+assert by_layer[:2] == ["Module._wrapped_call_impl", "Module._call_impl"]
 rest = ["Conv2d.forward", "Conv2d._conv_forward"] + ["Module.__getattr__"] * 2
 assert sorted(by_layer[2:]) == sorted(rest)
 

@@ -8,7 +8,9 @@ import torch
 
 torch.manual_seed(0)
 np.random.seed(0)
-table = runpy.run_path(str(Path(__file__).resolve().parents[1] / "_shared" / "tables.py"))["table"]
+table = runpy.run_path(
+    str(Path(__file__).resolve().parents[1] / "_shared" / "tables.py")
+)["table"]
 
 # --8<-- [start:default_dtype]
 import numpy as np
@@ -21,7 +23,9 @@ print(torch.get_default_dtype())
 # --8<-- [start:dtype_table_helper]
 def dtypes(expressions):
     """每个表达式执行一次，列出得到的 dtype。"""
-    rows = [(expression, str(eval(expression).dtype)) for expression in expressions]
+    rows = [
+        (expression, str(eval(expression).dtype)) for expression in expressions
+    ]
     table(["表达式", "dtype"], rows, code=(0, 1))
 
 
@@ -217,7 +221,9 @@ expect(torch.float64, "torch.ones(2) + torch.ones(2, dtype=torch.float64)")
 # set_default_dtype(float64)：浮点和复数跟着变，整数与 NumPy 数组不变
 torch.set_default_dtype(torch.float64)
 try:
-    expect(torch.float64, "torch.tensor(1.0)", "torch.rand(2)", "torch.arange(5.0)")
+    expect(
+        torch.float64, "torch.tensor(1.0)", "torch.rand(2)", "torch.arange(5.0)"
+    )
     expect(torch.complex128, "torch.tensor(1 + 2j)")
     expect(torch.int64, "torch.tensor(1)", "torch.arange(5)")
     expect(torch.float32, "torch.from_numpy(floats32)")

@@ -1,4 +1,5 @@
-"""常用乘法：把五种写法在各种形状上真正执行一遍，再从执行结果推出笔记里的 √ 表。"""
+"""常用乘法：把五种写法在各种形状上真正执行一遍，
+再从执行结果推出笔记里的 √ 表。"""
 
 import runpy
 from pathlib import Path
@@ -6,7 +7,9 @@ from pathlib import Path
 import torch
 
 torch.manual_seed(0)
-table = runpy.run_path(str(Path(__file__).resolve().parents[1] / "_shared" / "tables.py"))["table"]
+table = runpy.run_path(
+    str(Path(__file__).resolve().parents[1] / "_shared" / "tables.py")
+)["table"]
 
 # --8<-- [start:operations]
 import numpy as np
@@ -29,7 +32,9 @@ def example(*shape):
 def outcome(name, shape1, shape2):
     """结果的形状；报 RuntimeError 时是 ✗。"""
     try:
-        return str(tuple(OPERATIONS[name](example(*shape1), example(*shape2)).shape))
+        return str(
+            tuple(OPERATIONS[name](example(*shape1), example(*shape2)).shape)
+        )
     except RuntimeError:
         return "✗"
 
@@ -53,7 +58,9 @@ def row(s1, s2):
     return [f"{s1} × {s2}"] + [outcome(name, s1, s2) for name in OPERATIONS]
 
 
-table(["r1 × r2", *OPERATIONS], [row(s1, s2) for s1, s2 in SHAPES], code=range(6))
+table(
+    ["r1 × r2", *OPERATIONS], [row(s1, s2) for s1, s2 in SHAPES], code=range(6)
+)
 # --8<-- [end:shape_runs]
 
 # --8<-- [start:derive_columns]
@@ -77,14 +84,18 @@ def computes(name, column):
     return True
 
 
-derived = {name: [c for c in DEFINITIONS if computes(name, c)] for name in OPERATIONS}
+derived = {
+    name: [c for c in DEFINITIONS if computes(name, c)] for name in OPERATIONS
+}
 
 
 def marks(name):
     return ["√" if column in derived[name] else "" for column in DEFINITIONS]
 
 
-table(["", *DEFINITIONS], [[name, *marks(name)] for name in OPERATIONS], code=(0,))
+table(
+    ["", *DEFINITIONS], [[name, *marks(name)] for name in OPERATIONS], code=(0,)
+)
 # --8<-- [end:derive_columns]
 
 # --8<-- [start:square_pitfall]
@@ -134,7 +145,9 @@ NOTE_TABLE = {  # 原笔记的 √ 表，逐格写成数据
     "torch.dot": ["内积"],
 }
 assert derived == NOTE_TABLE  # 笔记的 15 格与执行推出的表逐格一致
-cells = {(n, s1, s2): outcome(n, s1, s2) for n in OPERATIONS for s1, s2 in SHAPES}
+cells = {
+    (n, s1, s2): outcome(n, s1, s2) for n in OPERATIONS for s1, s2 in SHAPES
+}
 assert cells["*", (3,), (3,)] == "(3,)"  # 1-D * 1-D 仍是 1-D，不是内积
 assert cells["@", (3,), (3,)] == cells["torch.dot", (3,), (3,)] == "()"
 assert cells["torch.dot", (2, 2), (2, 2)] == "✗"  # dot 只接受 1-D
@@ -153,7 +166,11 @@ assert torch.equal(matrix * vector, matrix * vector.expand(2, 3))
 assert torch.equal(matrix @ vector, (matrix * vector).sum(dim=1))
 assert (matrix * column).shape == (2, 3)
 assert (ints * floats).dtype == torch.float32
-for expression in ["ints @ floats", "torch.dot(ints, floats)", "torch.dot(r1, r2)"]:
+for expression in [
+    "ints @ floats",
+    "torch.dot(ints, floats)",
+    "torch.dot(r1, r2)",
+]:
     try:
         eval(expression)
         raise AssertionError(f"{expression} 本应报 RuntimeError")

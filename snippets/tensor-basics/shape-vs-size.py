@@ -23,8 +23,11 @@ print(f"torch.Size 的父类：{torch.Size.__mro__[1].__name__}")
 # --8<-- [end:same_value]
 
 # --8<-- [start:one_dimension]
+import textwrap
+
 print(f"x.size(0) = {x.size(0)}，x.shape[0] = {x.shape[0]}")
-print(f"x.size(-1) = {x.size(-1)}，x.shape[-1] = {x.shape[-1]}")  # 从最后一维往前数
+# 从最后一维往前数
+print(f"x.size(-1) = {x.size(-1)}，x.shape[-1] = {x.shape[-1]}")
 print(f"x.shape[1:] = {x.shape[1:]}")  # 切片仍是 torch.Size
 rows, cols = x.shape  # torch.Size 是元组，可以直接解包
 print(f"rows = {rows}，cols = {cols}")
@@ -32,13 +35,15 @@ for code in ["x.size(2)", "x.shape[2]"]:
     try:
         eval(code)
     except IndexError as error:
-        print(f"{code} ->\n  IndexError: {error}")
+        print(f"{code} ->")
+        print(textwrap.fill(f"IndexError: {error}", 72))
 # --8<-- [end:one_dimension]
 
 # --8<-- [start:without_parentheses]
 print(f"type(x.size) = {type(x.size).__name__}")
 print(f"x.size.__self__ is x : {x.size.__self__ is x}")
-print(repr(x.size).split(" at 0x")[0] + " at 0x…>")  # 即 print(x.size)，地址从略
+# 即 print(x.size)，地址从略
+print(repr(x.size).split(" at 0x")[0] + " at 0x…>")
 # --8<-- [end:without_parentheses]
 
 
@@ -83,9 +88,12 @@ except TypeError as error:
 # --8<-- [end:numpy_contrast]
 
 # --8<-- [start:checks]
-assert type(x.shape) is type(x.size()) is torch.Size and issubclass(torch.Size, tuple)
-assert x.shape == x.size() == (2, 3) and x.shape != [2, 3]  # 与元组相等，与列表不相等
-assert x.size(0) == x.shape[0] == 2 and x.size(-1) == x.shape[-1] == x.size(1) == 3
+assert type(x.shape) is type(x.size()) is torch.Size
+assert issubclass(torch.Size, tuple)
+# 与元组相等，与列表不相等
+assert x.shape == x.size() == (2, 3) and x.shape != [2, 3]
+assert x.size(0) == x.shape[0] == 2
+assert x.size(-1) == x.shape[-1] == x.size(1) == 3
 assert isinstance(x.shape[1:], torch.Size) and (rows, cols) == (2, 3)
 for code in ["x.size(2)", "x.size(-3)", "x.shape[2]"]:
     try:
@@ -93,9 +101,11 @@ for code in ["x.size(2)", "x.size(-3)", "x.shape[2]"]:
         raise AssertionError(f"{code} 越界，本应报 IndexError")
     except IndexError:
         pass
-assert callable(x.size) and x.size.__self__ is x and not isinstance(x.size, tuple)
+assert callable(x.size) and x.size.__self__ is x
+assert not isinstance(x.size, tuple)
 # 忘了括号：两种不报错（结果永远错），其余立刻报 TypeError
-assert outcomes["x.size == (2, 3)"] == "False" and outcomes["bool(x.size)"] == "True"
+assert outcomes["x.size == (2, 3)"] == "False"
+assert outcomes["bool(x.size)"] == "True"
 assert raised == FORGOTTEN[2:], raised
 assert all("builtin_function_or_method" in outcomes[s] for s in FORGOTTEN[2:6])
 assert "not callable" in outcomes["x.shape(0)"]

@@ -1,7 +1,8 @@
-"""PyCharm 调试技巧: np.array(t) 对常见的张量给出什么；日常写法 t.detach().cpu().numpy()。
+"""PyCharm 调试技巧: np.array(t) 对常见的张量给出什么；
+日常写法 t.detach().cpu().numpy()。
 
-The sections the reader sees come first; the checks that keep the page honest come last
-(the page shows them collapsed, under 本页如何自证).
+The sections the reader sees come first; the checks that keep the page honest
+come last (the page shows them collapsed, under 本页如何自证).
 """
 
 import runpy
@@ -107,19 +108,25 @@ try:
 except RuntimeError as error:
     assert "detach().numpy()" in str(error)
 # 日常写法的数值与张量相同；张量已在 CPU 上时 .cpu() 什么也不做
-assert np.array_equal(t.detach().cpu().numpy(), np.array(t.tolist(), dtype=np.float32))
+assert np.array_equal(
+    t.detach().cpu().numpy(), np.array(t.tolist(), dtype=np.float32)
+)
 assert t.detach().cpu() is not None and plain.cpu() is plain
 # bfloat16: 三种写法都失败（NumPy 没有这个类型）；先 .float() 无损
 assert all(outcomes["bfloat16", name] == "✗ TypeError" for name in ways)
 assert b.float().numpy().tolist() == b.tolist()
-# 共轭视图: np.array 与 detach().cpu().numpy() 报错，numpy(force=True) 先把共轭算出来
-assert outcomes["复数的共轭 z.conj()", "np.array(t)"] == "✗ RuntimeError"
-assert outcomes["复数的共轭 z.conj()", "t.detach().cpu().numpy()"] == "✗ RuntimeError"
-assert cases["复数的共轭 z.conj()"].numpy(force=True).tolist() == [1 - 2j, 3 + 4j]
+# 共轭视图: np.array 与 detach().cpu().numpy() 报错，
+# numpy(force=True) 先把共轭算出来
+conj = "复数的共轭 z.conj()"
+assert outcomes[conj, "np.array(t)"] == "✗ RuntimeError"
+assert outcomes[conj, "t.detach().cpu().numpy()"] == "✗ RuntimeError"
+assert cases[conj].numpy(force=True).tolist() == [1 - 2j, 3 + 4j]
 # np.array 复制一份，np.asarray 共享内存
 assert copied[0, 0] != 100.0 and shared[0, 0] == 100.0
 # NumPy 2 起 np.array(t) 发出 DeprecationWarning（NumPy 1.26 没有）
-expected = since("2.0", before=[], after=["DeprecationWarning"], package="numpy")
+expected = since(
+    "2.0", before=[], after=["DeprecationWarning"], package="numpy"
+)
 assert [w.category.__name__ for w in caught] == expected
 print("本页的断言全部成立")
 # --8<-- [end:checks]
