@@ -17,7 +17,11 @@ from scratch import make_build, scratch_repo
 
 ENVIRONMENTS = {"notes": ROOT / ".venv-notes/bin/python", "current": ROOT / ".venv/bin/python"}
 LABELS = {"notes": "笔记版本", "current": "当前版本"}
-PAGE_PATHS = sorted(p.relative_to(ROOT / "docs").with_suffix("").as_posix() for p in (ROOT / "docs").rglob("*.md"))
+PAGE_PATHS = sorted(  # the notebook page too: its cells run in both environments as well (hooks/notebooks.py)
+    p.relative_to(ROOT / "docs").with_suffix("").as_posix()
+    for p in (ROOT / "docs").rglob("*")
+    if p.suffix in {".md", ".ipynb"}
+)
 SNIPPET_FILES = sorted(p for p in (ROOT / "snippets").rglob("*.py") if "_shared" not in p.parts)
 
 
