@@ -65,7 +65,9 @@ class Server:
         )
 
     def builds(self) -> int:
-        return self.log.read_text(encoding="utf-8").count("Documentation built in")
+        """Rebuilds so far: MkDocs logs "Reloading browsers" after each one. (Not "Documentation built in
+        N seconds": MkDocs' DuplicateFilter drops that line when two builds take the same time.)"""
+        return self.log.read_text(encoding="utf-8").count("Reloading browsers")
 
     def wait_for(self, condition, limit: float = 240) -> None:
         deadline = time.monotonic() + limit
