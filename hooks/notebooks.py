@@ -70,13 +70,33 @@ def on_startup(command, dirty, **_):
     _state["dirty"] = command == "serve" and dirty
 
 
+def _nbconvert_config(folder: Path) -> dict:
+    """The kernel over Unix sockets; a cell's printed text as one output, however the kernel flushed it.
+
+    ipykernel sends printed text in pieces when it flushes (every 0.2 s, or on ``sys.stdout.flush()``), so
+    one ``print`` on a busy machine could reach the page as two outputs. nbconvert's coalescing
+    preprocessor merges them, but among its default preprocessors it comes before the one that executes:
+    here it comes right after it."""
+    from nbconvert.exporters import Exporter
+
+    coalesce, execute = (
+        "nbconvert.preprocessors.CoalesceStreamsPreprocessor",
+        "nbconvert.preprocessors.ExecutePreprocessor",
+    )
+    order = [name for name in Exporter().default_preprocessors if name != coalesce]
+    order.insert(order.index(execute) + 1, coalesce)
+    return {
+        "KernelManager": {"transport": "ipc", "ip": str(folder / "kernel")},
+        "Exporter": {"default_preprocessors": order},
+        "CoalesceStreamsPreprocessor": {"enabled": True},
+    }
+
+
 def on_config(config, **_):
     # Build-wide Jupyter configuration in a private folder: the reader's ~/.jupyter does not change the build.
     if _state.get("folder") is None:
         folder = Path(tempfile.mkdtemp(prefix="nbk-"))  # short: a Unix socket path must stay under 108 bytes
-        (folder / "jupyter_nbconvert_config.json").write_text(
-            json.dumps({"KernelManager": {"transport": "ipc", "ip": str(folder / "kernel")}}), encoding="utf-8"
-        )
+        (folder / "jupyter_nbconvert_config.json").write_text(json.dumps(_nbconvert_config(folder)), encoding="utf-8")
         (folder / "runtime").mkdir()
         _state["folder"] = folder
         _state["previous"] = {name: os.environ.get(name) for name in JUPYTER_VARIABLES}
@@ -296,7 +316,7 @@ def run_notes(path: Path, where: str, folder: Path, options: dict) -> dict[str, 
 
     notebook = nbformat.read(path, as_version=4)
     manager = KernelManager(kernel_name=KERNELS["notes"], transport="ipc", ip=str(folder / "notes-kernel"))
-    client = NotebookClient(notebook, km=manager, timeout=CELL_TIMEOUT, allow_errors=False)
+    client = NotebookClient(notebook, km=manager, timeout=CELL_TIMEOUT, allow_errors=False, coalesce_streams=True)
     label = f"{env.label}, {sandbox.torch_label(versions)}"
     with client.setup_kernel():
         for index, cell in enumerate(notebook.cells):

@@ -215,3 +215,22 @@ def test_cell_failing_on_the_notes_kernel_fails_the_strict_build(tmp_path, envir
     assert expected.search(log), log[-3000:]
     assert "只在笔记版本失败" in log
     assert not (root / "site").exists()
+
+
+def test_text_printed_in_pieces_is_one_output_in_both_runs(tmp_path):
+    """The kernel sends printed text in pieces whenever it flushes (here on purpose, as it does on its own on
+    a busy machine): the page shows one output, so two builds of one notebook are identical."""
+    cells = [
+        nbformat.v4.new_markdown_cell("# 分几次送出的输出", id="title"),
+        nbformat.v4.new_code_cell('import sys\nprint("前半", end="")\nsys.stdout.flush()\nprint("后半")'),
+    ]
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    root = scratch_repo(
+        tmp_path, {"docs/demo/flush.ipynb": nbformat.writes(notebook)}, ["index.md", "demo/flush.ipynb"]
+    )
+    result = make_build(root, {"DOCS_EXEC_ENVS": "notes,current"})
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    page = (root / "site/demo/flush/index.html").read_text(encoding="utf-8")
+    assert page.count("前半后半") == 1, page  # one output, the same in both runs: no tabs
+    assert re.findall(r"<pre>([^<]*)</pre>", page) == ["前半后半\n"]  # the outputs (the code's <pre> has markup)
