@@ -15,6 +15,8 @@ from bs4 import BeautifulSoup
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
+pytest_plugins = ["browsing"]  # the `browser` and `base` fixtures
+
 
 # Variables that change what a build writes or where it keeps its cache. A developer may have any of them
 # exported (REPO_URL for a preview, DOCS_EXEC_CACHE=off…): the tests start from none of them, and each test

@@ -11,9 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from browsing import launch, new_context, run_search, screenshot, serve, settle
+from browsing import new_context, run_search, screenshot, settle
 from mkdocs.config import load_config
-from playwright.sync_api import sync_playwright
 
 from conftest import BIN, ROOT
 
@@ -45,20 +44,6 @@ def page_urls(site: Path) -> list[str]:
         relative = path.relative_to(site).as_posix()
         urls.append(relative.removesuffix("index.html"))
     return urls
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def base(site):
-    with serve(site) as url:
-        yield url
 
 
 # -- Every page ------------------------------------------------------------------------------------------
