@@ -3,8 +3,8 @@
 1. lint: the checks of `make lint` (pre-commit) on the files changed since the branch left main;
 2. build: a strict build with the execution cache (only changed code runs again), into .cache/check/site;
 3. tests of what changed, run against that build: the page tests (tests/test_pages_*.py …) that name a changed
-   page, each changed snippet run on its own, and changed test files. A change to shared parts (hooks, theme,
-   mkdocs.yml, snippets/_shared) selects every page test.
+   page, each changed snippet run on its own in both environments, and changed test files. A change to shared
+   parts (hooks, theme, mkdocs.yml, snippets/_shared) selects every page test.
 
 `make test` remains the whole suite (cold build, browser, integrity); CI runs it on every pull request.
 """
@@ -91,9 +91,10 @@ def selected_tests(changed: list[str]) -> list[str]:
             elif any(p == case[1] or p.endswith("/" + case[1]) or case[1].startswith(p) for p in pages):
                 ids.append(node)
     ids += [
-        f"tests/test_site.py::test_snippet_runs_standalone[{name.removeprefix('snippets/')}]"
+        f"tests/test_site.py::test_snippet_runs_standalone[{name.removeprefix('snippets/')}-{env}]"
         for name in changed
         if name.startswith("snippets/") and name.endswith(".py") and (ROOT / name).is_file()
+        for env in ("notes", "current")
     ]
     return ids
 

@@ -18,7 +18,6 @@ from scratch import make_build, scratch_repo
 ENVIRONMENTS = {"notes": ROOT / ".venv-notes/bin/python", "current": ROOT / ".venv/bin/python"}
 LABELS = {"notes": "笔记版本", "current": "当前版本"}
 PAGE_PATHS = sorted(p.relative_to(ROOT / "docs").with_suffix("").as_posix() for p in (ROOT / "docs").rglob("*.md"))
-SNIPPET_FILES = sorted(p for p in (ROOT / "snippets").rglob("*.py") if "_shared" not in p.parts)
 
 
 def in_env(env: str, code: str) -> str:
@@ -152,23 +151,3 @@ def test_footer_names_both_environments(site):
     )
     for env in ENVIRONMENTS:
         assert LABELS[env] in text and torch_version(env) in text
-
-
-def test_snippet_files_collected():
-    assert len(SNIPPET_FILES) >= 11
-
-
-@pytest.mark.parametrize("env", list(ENVIRONMENTS))
-@pytest.mark.parametrize("path", SNIPPET_FILES, ids=lambda p: p.relative_to(ROOT / "snippets").as_posix())
-def test_snippet_runs_standalone_in_both_environments(path, env, tmp_path):
-    """As a reader on either version would run it: `python snippets/<area>/<note>.py`, asserts included."""
-    result = subprocess.run(
-        [str(ENVIRONMENTS[env]), str(path)],
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg", "HOME": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
