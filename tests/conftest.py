@@ -1,5 +1,5 @@
-"""Shared fixtures: one real strict build of the whole site per test session, the two Pages builds that
-several modules read, and ways to read them. The browser and its server come from tests/browsing.py."""
+"""Shared fixtures: one real strict build of the whole site per test session, and ways to read it. The browser
+and its server come from tests/browsing.py, the session's other full builds from tests/builds.py."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from bs4 import BeautifulSoup
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
-pytest_plugins = ["browsing"]  # the `browser` and `base` fixtures
+# The browser and its server (tests/browsing.py); the builds that run behind the tests (tests/builds.py).
+pytest_plugins = ["browsing", "builds"]
 
 
 # Variables that change what a build writes or where it keeps its cache. A developer may have any of them
@@ -74,36 +75,6 @@ def site(tmp_path_factory, request) -> Path:
     # they start from this build's cache, which holds outputs of the very same sources and versions.
     os.environ["DOCS_EXEC_CACHE"] = str(base / "cache")
     return base / "site"
-
-
-# The Pages deployments: the base URL that `actions/configure-pages` gives (no trailing slash) for a project page
-# and for a user page, and the path each is served under; the repository the workflow's build names.
-PUBLIC_HOST = "https://octo.github.io"
-DEPLOYMENTS = {
-    "project": (f"{PUBLIC_HOST}/pytorch-notes", "/pytorch-notes/"),
-    "user": (PUBLIC_HOST, "/"),
-}
-REPOSITORY = "https://github.com/octo/pytorch-notes"
-
-
-@pytest.fixture(scope="session")
-def pages_site(site, tmp_path_factory):
-    """`pages_site("project")` or `pages_site("user")`: the site as pages.yml builds it for that deployment
-    (SITE_URL from configure-pages, the repository and its edit links known), built once per session when
-    first asked for: tests/test_deploy.py serves and crawls it, tests/test_reader_build.py reads its repository
-    links. `site` first: its execution cache makes these builds render only."""
-    built: dict[str, Path] = {}
-
-    def build(kind: str) -> Path:
-        if kind not in built:
-            target = tmp_path_factory.mktemp(f"pages-{kind}") / "site"
-            env = {"SITE_URL": DEPLOYMENTS[kind][0], "REPO_URL": REPOSITORY, "EDIT_URI": "edit/main/docs/"}
-            result = mkdocs_build(target, env=env)
-            assert result.returncode == 0, result.stderr[-5000:]
-            built[kind] = target
-        return built[kind]
-
-    return build
 
 
 def page(site: Path, path: str, *, versions: bool = False) -> BeautifulSoup:

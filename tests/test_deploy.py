@@ -15,8 +15,9 @@ import pytest
 import yaml
 from browsing import new_context, run_search, serve, settle
 from bs4 import BeautifulSoup
+from builds import DEPLOYMENTS, PUBLIC_HOST
 
-from conftest import DEPLOYMENTS, PUBLIC_HOST, ROOT
+from conftest import ROOT
 
 LINKED = [("a", "href"), ("link", "href"), ("script", "src"), ("img", "src"), ("source", "src")]
 

@@ -18,9 +18,10 @@ import nbformat
 import pytest
 from browsing import new_context, serve
 from bs4 import BeautifulSoup
+from builds import DEPLOYMENTS, REPOSITORY
 from mkdocs.config import load_config
 
-from conftest import DEPLOYMENTS, REPOSITORY, ROOT, figure_bytes, mkdocs_build, page
+from conftest import ROOT, figure_bytes, mkdocs_build, page
 from scratch import scratch_repo
 
 sys.path.insert(0, str(ROOT / "hooks"))
