@@ -16,8 +16,9 @@ from bs4 import BeautifulSoup
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
-# The browser and its server (tests/browsing.py); the builds that run behind the tests (tests/builds.py).
-pytest_plugins = ["browsing", "builds"]
+# The browser and its server (tests/browsing.py); the full builds that run behind the tests (tests/builds.py);
+# the scratch builds made ahead of the tests that read them (tests/scratch.py).
+pytest_plugins = ["browsing", "builds", "scratch"]
 
 
 # Variables that change what a build writes or where it keeps its cache. A developer may have any of them
