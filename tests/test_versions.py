@@ -5,6 +5,7 @@ Expected values are computed here, by running each environment's own Python; not
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
@@ -27,6 +28,7 @@ def in_env(env: str, code: str) -> str:
     return result.stdout
 
 
+@functools.cache  # asked for each of the site's outputs: one subprocess per environment, not one per output
 def torch_version(env: str) -> str:
     return in_env(env, "import torch; print(torch.__version__.split('+')[0])").strip()
 
