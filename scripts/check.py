@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,8 +135,10 @@ def main() -> None:
             [str(BIN / "pre-commit"), "run", "--files", *existing],
             env={"PRE_COMMIT_HOME": str(ROOT / ".cache" / "pre-commit")},
         )
-    step("strict build (execution cache)", [str(BIN / "mkdocs"), "build", "--strict", "--site-dir", str(SITE)])
-    tests = selected_tests(changed)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        selection = pool.submit(selected_tests, changed)  # pytest collects the page tests while the site builds
+        step("strict build (execution cache)", [str(BIN / "mkdocs"), "build", "--strict", "--site-dir", str(SITE)])
+        tests = selection.result()
     if tests:
         # Two pytest processes side by side: the snippets run as scripts, and the page tests (which run theirs).
         scripts = [i for i in tests if i.startswith("tests/test_site.py::")]
