@@ -7,10 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
-import torch
-import torchvision
 from mkdocs.config import load_config
 
 from conftest import ROOT, outputs, page
@@ -113,6 +110,10 @@ def test_strict_build_writes_every_nav_page(site: Path):
 
 def test_home_page_build_record_comes_from_execution(site: Path):
     """The versions on the home page are the ones this very Python reports, not text from the Markdown."""
+    import numpy as np  # here, not at the top: `make check` runs this module's snippet cases without torch
+    import torch
+    import torchvision
+
     soup = page(site, "index")
     record = outputs(soup)
     for value in (platform.python_version(), torch.__version__, torchvision.__version__, np.__version__):
