@@ -1,15 +1,14 @@
-"""The session's other full builds, run in the background as soon as what they need exists, so that they run
-beside the tests instead of in front of them (on two cores: the tests in front, one build behind them).
+"""The session's other full builds, run in the background once the `site` build is done, so that they run beside
+the tests instead of in front of them (on two cores: the tests in front, one build behind them), in this order:
 
-- `offline_clone_site`'s build: a fresh clone built with an empty cache and no network
-  (tests/test_build_integrity.py). It needs nothing from the session, so it starts with the session, beside
-  the `site` build.
-- The variants that render the site again from the `site` build's execution cache: the file:// variant
-  (`make offline`, tests/test_browser.py) and the two Pages builds (tests/test_deploy.py,
-  tests/test_reader_build.py). They start once the `site` build is done.
+- the file:// variant (`make offline`, tests/test_browser.py), rendered from the `site` build's execution cache;
+- a fresh clone built with an empty cache and no network (tests/test_build_integrity.py). It needs nothing from
+  the session, but it does not run beside the `site` build: two notebook kernels busy at the same moment make
+  the one race the build does not yet shut out likelier (a cell's print can reach the page as two outputs);
+- the two Pages builds (tests/test_deploy.py, tests/test_reader_build.py), rendered from the cache.
 
-One build at a time runs behind, in that order. Only the builds that the collected tests use are started; the
-fixture that reads a build waits for it and fails with its log, exactly as when it built in front.
+Only the builds that the collected tests use are started; the fixture that reads a build waits for it and fails
+with its log, exactly as when it built in front.
 """
 
 from __future__ import annotations
@@ -118,13 +117,13 @@ def worktree_onto(clone: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def offline_clone_build(behind, tmp_path_factory) -> tuple[Path, Future]:
-    """A fresh clone (HEAD and the working tree's changes), its `make build` started with an empty cache
-    inside a network namespace with no network at all, and a planted token in its environment:
-    (the clone, the build's Future)."""
+def offline_clone_build(site, behind, tmp_path_factory) -> tuple[Path, Future]:
+    """A fresh clone (HEAD and the working tree's changes), its `make build` queued with an empty cache (its
+    own, not the `site` build's) inside a network namespace with no network at all, and a planted token in its
+    environment: (the clone, the build's Future)."""
     base = tmp_path_factory.mktemp("offline-clone")
     clone = base / "clone"
-    # The clone is made now, in front: the working tree as it is when the session starts.
+    # The clone is made now, in front: the working tree as it is once the `site` build is done.
     subprocess.run(["git", "clone", "--quiet", "--no-local", str(ROOT), str(clone)], check=True)
     worktree_onto(clone)
     (clone / ".venv").symlink_to(ROOT / ".venv")
@@ -145,43 +144,47 @@ def offline_clone_build(behind, tmp_path_factory) -> tuple[Path, Future]:
 # -- Variants of the site, rendered from the session build's cache -------------------------------------------
 
 
+def rendering_env() -> dict:
+    """The environment of a build that renders from the `site` build's cache (conftest sets DOCS_EXEC_CACHE)."""
+    return {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+
+
 @pytest.fixture(scope="session")
-def variants(request, site, behind, tmp_path_factory) -> dict[str, tuple[Path, Future]]:
-    """The builds that render the site again, started behind the tests once `site` is built (its execution
-    cache holds the outputs of the very same sources and versions, so they execute nothing), those this
-    session's tests read: name -> (the built folder, the build's Future). Names: "offline" and DEPLOYMENTS'."""
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # DOCS_EXEC_CACHE: the `site` build's (conftest)
+def offline_build(site, behind, tmp_path_factory) -> tuple[Path, Future]:
+    """`make offline` as the README gives it, queued in a copy of the site's sources: (the copy, the Future)."""
+    root = tmp_path_factory.mktemp("offline") / "repo"
+
+    def copy_sources() -> None:
+        for name in ("docs", "snippets", "hooks", "overrides"):
+            shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        for name in ("mkdocs.yml", "mkdocs-offline.yml", "Makefile"):
+            shutil.copy2(ROOT / name, root / name)
+        (root / ".venv").symlink_to(BIN.parent)
+        (root / ".venv-notes").symlink_to(ROOT / ".venv-notes")
+
+    return root, behind.run([*MAKE, "offline"], cwd=root, env=rendering_env(), before=copy_sources)
+
+
+@pytest.fixture(scope="session")
+def pages_builds(site, behind, tmp_path_factory) -> dict[str, tuple[Path, Future]]:
+    """The Pages builds as pages.yml runs them, queued: kind -> (the site folder, the Future)."""
     started = {}
-
-    if wanted(request, "offline_site"):  # `make offline` as the README gives it, in a copy of the sources
-        root = tmp_path_factory.mktemp("offline") / "repo"
-
-        def copy_sources() -> None:
-            for name in ("docs", "snippets", "hooks", "overrides"):
-                shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-            for name in ("mkdocs.yml", "mkdocs-offline.yml", "Makefile"):
-                shutil.copy2(ROOT / name, root / name)
-            (root / ".venv").symlink_to(BIN.parent)
-            (root / ".venv-notes").symlink_to(ROOT / ".venv-notes")
-
-        started["offline"] = (root, behind.run([*MAKE, "offline"], cwd=root, env=env, before=copy_sources))
-
-    for kind, (base_url, _) in sorted(DEPLOYMENTS.items()) if wanted(request, "pages_site") else ():
+    for kind, (base_url, _) in sorted(DEPLOYMENTS.items()):
         target = tmp_path_factory.mktemp(f"pages-{kind}") / "site"
-        pages_env = {**env, "SITE_URL": base_url, "REPO_URL": REPOSITORY, "EDIT_URI": "edit/main/docs/"}
+        env = {**rendering_env(), "SITE_URL": base_url, "REPO_URL": REPOSITORY, "EDIT_URI": "edit/main/docs/"}
         command = [str(BIN / "mkdocs"), "build", "--strict", "--site-dir", str(target)]
-        started[kind] = (target, behind.run(command, cwd=ROOT, env=pages_env))
+        started[kind] = (target, behind.run(command, cwd=ROOT, env=env))
     return started
 
 
 @pytest.fixture(scope="session")
-def pages_site(variants):
+def pages_site(pages_builds):
     """`pages_site("project")` or `pages_site("user")`: the site as pages.yml builds it for that deployment
     (SITE_URL from configure-pages, the repository and its edit links known), once per session:
     tests/test_deploy.py serves and crawls it, tests/test_reader_build.py reads its repository links."""
 
     def built(kind: str) -> Path:
-        target, future = variants[kind]
+        target, future = pages_builds[kind]
         done = finished(future)
         assert done.returncode == 0, done.stderr[-5000:]
         return target
@@ -190,10 +193,10 @@ def pages_site(variants):
 
 
 @pytest.fixture(scope="session")
-def offline_site(variants) -> Path:
+def offline_site(offline_build) -> Path:
     """`make offline` as the README gives it, in a copy of the site's sources: the file:// variant lands in
     site-offline/, whole, with no partial left."""
-    root, future = variants["offline"]
+    root, future = offline_build
     done = finished(future)
     assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
     assert not (root / "site-offline.partial").exists()
@@ -205,9 +208,12 @@ def offline_site(variants) -> Path:
 
 @pytest.fixture(scope="session", autouse=True)
 def builds_ahead(request, clean_build_environment):
-    """Start, in this order, the background builds that this session's tests will read: the clone's first
-    (beside the `site` build), the variants once `site` is built."""
-    if wanted(request, "offline_clone_site"):
-        request.getfixturevalue("offline_clone_build")
-    if any(wanted(request, name) for name in ("pages_site", "offline_site")):
-        request.getfixturevalue("variants")
+    """Queue, in this order, the background builds that this session's tests will read (each of them waits for
+    the `site` build first)."""
+    for reader, build in (
+        ("offline_site", "offline_build"),
+        ("offline_clone_site", "offline_clone_build"),
+        ("pages_site", "pages_builds"),
+    ):
+        if wanted(request, reader):
+            request.getfixturevalue(build)
