@@ -3,8 +3,8 @@
 1. lint: the checks of `make lint` (pre-commit) on the files changed since the branch left main;
 2. build: a strict build with the execution cache (only changed code runs again), into .cache/check/site;
 3. tests of what changed, run against that build: the page tests (tests/test_pages_*.py …) that name a changed
-   page, each changed snippet run on its own, and changed test files. A change to shared parts (hooks, theme,
-   mkdocs.yml, snippets/_shared) selects every page test.
+   page, each changed snippet run on its own, and changed test files, in two processes at once. A change to shared
+   parts (hooks, theme, mkdocs.yml, snippets/_shared) selects every page test.
 
 `make test` remains the whole suite (cold build, browser, integrity); CI runs it on every pull request.
 """
@@ -15,7 +15,9 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,23 +92,37 @@ def selected_tests(changed: list[str]) -> list[str]:
                 ids.append(node)
             elif any(p == case[1] or p.endswith("/" + case[1]) or case[1].startswith(p) for p in pages):
                 ids.append(node)
+    # The current environment's run (the build has just run the snippet in both, in the sandbox); `make test`
+    # runs it on its own in both.
     ids += [
-        f"tests/test_site.py::test_snippet_runs_standalone[{name.removeprefix('snippets/')}]"
+        f"tests/test_site.py::test_snippet_runs_standalone[{name.removeprefix('snippets/')}-current]"
         for name in changed
         if name.startswith("snippets/") and name.endswith(".py") and (ROOT / name).is_file()
     ]
     return ids
 
 
-def step(title: str, command: list[str], env: dict | None = None) -> None:
+def step(title: str, *commands: list[str], env: dict | None = None) -> None:
+    """Run the commands at once (each keeps about one core busy), then print what each wrote, in turn."""
     print(f"\n== {title}", flush=True)
     started = time.monotonic()
-    result = subprocess.run(command, cwd=ROOT, env={**os.environ, **(env or {})}, check=False)
-    print(
-        f"== {title}: {'ok' if result.returncode == 0 else 'FAILED'} in {time.monotonic() - started:.0f} s", flush=True
-    )
-    if result.returncode:
-        sys.exit(result.returncode)
+    logs = [tempfile.TemporaryFile(mode="w+") for _ in commands]
+    processes = [
+        subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
+        for command, log in zip(commands, logs, strict=True)
+    ]
+    codes = [process.wait() for process in processes]
+    for log in logs:
+        log.seek(0)
+        print(log.read(), end="", flush=True)
+    failed = next((code for code in codes if code), 0)
+    print(f"== {title}: {'FAILED' if failed else 'ok'} in {time.monotonic() - started:.0f} s", flush=True)
+    if failed:
+        sys.exit(failed)
+
+
+def pytest(ids: list[str]) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-q", f"--built-site={SITE}", *ids]
 
 
 def main() -> None:
@@ -117,12 +133,17 @@ def main() -> None:
         step(
             "lint (changed files)",
             [str(BIN / "pre-commit"), "run", "--files", *existing],
-            {"PRE_COMMIT_HOME": str(ROOT / ".cache" / "pre-commit")},
+            env={"PRE_COMMIT_HOME": str(ROOT / ".cache" / "pre-commit")},
         )
-    step("strict build (execution cache)", [str(BIN / "mkdocs"), "build", "--strict", "--site-dir", str(SITE)])
-    tests = selected_tests(changed)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        selection = pool.submit(selected_tests, changed)  # pytest collects the page tests while the site builds
+        step("strict build (execution cache)", [str(BIN / "mkdocs"), "build", "--strict", "--site-dir", str(SITE)])
+        tests = selection.result()
     if tests:
-        step("tests of what changed", [sys.executable, "-m", "pytest", "-q", f"--built-site={SITE}", *tests])
+        # Two pytest processes side by side: the snippets run as scripts, and the page tests (which run theirs).
+        scripts = [i for i in tests if i.startswith("tests/test_site.py::")]
+        pages = [i for i in tests if i not in scripts]
+        step("tests of what changed", *(pytest(group) for group in (pages, scripts) if group))
     else:
         print("\n== no page, snippet or page test changed: no page tests to run")
 

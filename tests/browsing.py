@@ -1,4 +1,6 @@
-"""Helpers for the browser tests: Debian's Chromium driven by Playwright, a loopback server, a watch on requests."""
+"""The one place the browser tests get their browser and server from: Debian's Chromium driven by Playwright,
+a loopback server that serves a built site as GitHub Pages does, a watch on requests, and the fixtures
+(`browser`, `base`) that tests/conftest.py registers for every test module."""
 
 from __future__ import annotations
 
@@ -10,6 +12,9 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
 
 from conftest import ROOT
 
@@ -31,6 +36,17 @@ def launch(playwright):
     """Chromium from Debian's package; missing, it is a failure with the fix in the message, never a skip."""
     assert CHROMIUM.is_file(), f"{CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)"
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+
+
+@contextlib.contextmanager
+def chromium():
+    """Playwright and one headless Chromium, both stopped on leaving (the fixture below, or a script)."""
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 class _Site(http.server.SimpleHTTPRequestHandler):
@@ -91,6 +107,26 @@ def serve(folder: Path, prefix: str = "/"):
     finally:
         server.shutdown()
         server.server_close()
+
+
+# -- Fixtures (registered in tests/conftest.py) ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium for all the browser tests of a module; each test opens its own context (new_context), so
+    no cookie, storage or route crosses tests. Per module rather than per session: tests/test_reading.py starts
+    Playwright itself, and two sync Playwrights cannot run at once in one process."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="session")
+def base(site):
+    """The session's build (the `site` fixture) served on loopback once for every test that reads it over
+    HTTP: its base URL."""
+    with serve(site) as url:
+        yield url
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Shared fixtures: one real strict build of the whole site per test session, and ways to read it."""
+"""Shared fixtures: one real strict build of the whole site per test session, and ways to read it. The browser
+and its server come from tests/browsing.py, the session's other full builds from tests/builds.py."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+
+# The browser and its server (tests/browsing.py); the full builds that run behind the tests (tests/builds.py);
+# the scratch builds made ahead of the tests that read them (tests/scratch.py).
+pytest_plugins = ["browsing", "builds", "scratch"]
 
 
 # Variables that change what a build writes or where it keeps its cache. A developer may have any of them

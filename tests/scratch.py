@@ -1,4 +1,5 @@
-"""A scratch copy of the site with only the pages a test writes, built with the real configuration and hooks."""
+"""A scratch copy of the site with only the pages a test writes, built with the real configuration and hooks;
+and the `built` fixture, which builds such copies ahead of the tests that read them (see `ahead`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import os
 import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import pytest
 
 from conftest import ROOT
 
@@ -67,3 +71,51 @@ def make_build(root: Path, env: dict | None = None, *, timeout: float = 300) -> 
 
 def result_blocks(html: str) -> list[str]:
     return re.findall(r'<div class="result"[^>]*>.*?</div>', html, flags=re.S)
+
+
+# -- Builds ahead -----------------------------------------------------------------------------------------
+
+# A scratch build keeps about one core busy, most of it in its sandbox importing torch: two run side by side in
+# about the time of one on two cores. A test names its builds with this marker; they are made ahead, two at a
+# time, and the test reads them from the `built` fixture.
+AT_ONCE = 2
+
+
+def ahead(**builds: tuple) -> pytest.MarkDecorator:
+    """`@ahead(name=(files, nav), other=(files, nav, env))`: the scratch builds (scratch_repo, then make_build
+    with `env`) that the test reads as `built[name]`: (the scratch repository, the finished `make build`)."""
+    return pytest.mark.scratch_builds(**builds)
+
+
+@pytest.fixture(scope="session")
+def _builds_ahead(tmp_path_factory):
+    """Every selected test's `ahead` builds, started when the first of those tests runs, in test order."""
+    pool = ThreadPoolExecutor(max_workers=AT_ONCE, thread_name_prefix="scratch-build")
+    started: dict[str, dict] = {}
+
+    def start(items) -> None:
+        for item in items:
+            marker = item.get_closest_marker("scratch_builds")
+            if marker is None or item.nodeid in started:
+                continue
+            started[item.nodeid] = {}
+            for name, spec in marker.kwargs.items():
+                files, nav, env = (*spec, None)[:3]
+                folder = tmp_path_factory.mktemp("ahead")
+
+                def build(folder=folder, files=files, nav=nav, env=env):
+                    root = scratch_repo(folder, dict(files), nav)
+                    return root, make_build(root, env)
+
+                started[item.nodeid][name] = pool.submit(build)
+
+    yield started, start
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture
+def built(request, _builds_ahead) -> dict[str, tuple[Path, subprocess.CompletedProcess]]:
+    """This test's `ahead` builds by name, each waited for: (the scratch repository, the finished `make build`)."""
+    started, start = _builds_ahead
+    start(request.session.items)
+    return {name: future.result() for name, future in started[request.node.nodeid].items()}

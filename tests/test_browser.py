@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
-import pytest
-from browsing import launch, new_context, run_search, screenshot, serve, settle
+from browsing import new_context, run_search, screenshot, settle
 from mkdocs.config import load_config
-from playwright.sync_api import sync_playwright
 
-from conftest import BIN, ROOT
+from conftest import ROOT
 
 CJK = "\u4e00-\u9fff"
 # Words a reader of these notes looks for; the test keeps those the built index really holds mid-sentence.
@@ -45,20 +41,6 @@ def page_urls(site: Path) -> list[str]:
         relative = path.relative_to(site).as_posix()
         urls.append(relative.removesuffix("index.html"))
     return urls
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def base(site):
-    with serve(site) as url:
-        yield url
 
 
 # -- Every page ------------------------------------------------------------------------------------------
@@ -290,29 +272,6 @@ def test_downloaded_notebook_executes(site, browser, base, tmp_path):
 
 
 # -- The file:// variant ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def offline_site(site, tmp_path_factory) -> Path:
-    """`make offline` as the README gives it, in a copy of the site's sources (the execution cache is the
-    session build's, so this renders only): the variant lands in site-offline/, whole, with no partial left."""
-    root = tmp_path_factory.mktemp("offline") / "repo"
-    for name in ("docs", "snippets", "hooks", "overrides"):
-        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("mkdocs.yml", "mkdocs-offline.yml", "Makefile"):
-        shutil.copy2(ROOT / name, root / name)
-    (root / ".venv").symlink_to(BIN.parent)
-    (root / ".venv-notes").symlink_to(ROOT / ".venv-notes")
-    result = subprocess.run(
-        ["make", "--no-print-directory", "-o", ".venv/.installed", "-o", ".venv-notes/.installed", "offline"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    assert not (root / "site-offline.partial").exists()
-    return root / "site-offline"
 
 
 def test_offline_variant_opens_from_disk_and_searches(offline_site, browser):

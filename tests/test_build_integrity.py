@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import filecmp
-import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -15,70 +12,20 @@ import pytest
 import yaml
 from browsing import serve
 from bs4 import BeautifulSoup
+from builds import PLANTED, finished
 
 from conftest import BIN, ROOT
 from scratch import make_build, page_with_blocks, scratch_repo
 
-PLANTED = "ghp_PLANTEDfakeTOKEN0123456789abcdefXYZ"
-
-
-def worktree_onto(clone: Path) -> None:
-    """The working tree's uncommitted state onto a clone of HEAD: its changed and new files (those git does not
-    ignore) copied, its deleted files deleted. The clone then builds from the very sources of the session's
-    build, at the same commit, marked uncommitted (未提交) exactly when the working tree is."""
-
-    def listed(*options: str) -> list[str]:
-        out = subprocess.run(["git", "ls-files", "-z", *options], cwd=ROOT, capture_output=True, check=True).stdout
-        return [name for name in out.decode().split("\0") if name]
-
-    for name in listed("--cached", "--others", "--exclude-standard"):
-        source = ROOT / name
-        if source.is_file() and not source.is_symlink():
-            (clone / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, clone / name)
-    for name in listed("--deleted"):
-        (clone / name).unlink(missing_ok=True)
-
 
 @pytest.fixture(scope="module")
-def offline_clone_site(tmp_path_factory) -> Path:
+def offline_clone_site(offline_clone_build) -> Path:
     """A fresh clone (HEAD and the working tree's changes), built with an empty cache inside a network
-    namespace with no network at all."""
-    base = tmp_path_factory.mktemp("offline")
-    clone = base / "clone"
-    subprocess.run(["git", "clone", "--quiet", "--no-local", str(ROOT), str(clone)], check=True)
-    worktree_onto(clone)
-    (clone / ".venv").symlink_to(ROOT / ".venv")
-    (clone / ".venv-notes").symlink_to(ROOT / ".venv-notes")
-    probe = subprocess.run(
-        ["unshare", "-rn", sys.executable, "-c", "import socket; socket.create_connection(('1.1.1.1', 53), timeout=3)"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert probe.returncode != 0 and "unshare" not in probe.stderr.split(":")[0], (
-        "the build could not be isolated from the network (unshare -rn): " + probe.stderr
-    )
-    env = {**os.environ, "DOCS_EXEC_CACHE": str(base / "cache"), "NO_MKDOCS_2_WARNING": "1", "GITHUB_TOKEN": PLANTED}
-    result = subprocess.run(
-        [
-            "unshare",
-            "-rn",
-            "make",
-            "--no-print-directory",
-            "-o",
-            ".venv/.installed",
-            "-o",
-            ".venv-notes/.installed",
-            "build",
-        ],
-        cwd=clone,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    namespace with no network at all, a planted token in its environment (started with the session, behind
+    the tests: tests/builds.py)."""
+    clone, future = offline_clone_build
+    done = finished(future)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
     return clone / "site"
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import threading
 from pathlib import Path
+
+import pytest
 
 from conftest import BIN, ROOT
 from scratch import make_build, page_with_blocks, result_blocks, scratch_repo
@@ -44,20 +47,36 @@ def build(root: Path, **env) -> dict:
     return json.loads(report.read_text(encoding="utf-8"))
 
 
-def test_unchanged_build_is_fully_cached_and_identical(tmp_path):
-    root = two_pages(tmp_path)
-    assert build(root)["executed"] == 4
+@pytest.fixture(scope="module")
+def first_build(tmp_path_factory) -> Path:
+    """The two-page site after its first build, from an empty cache: every block ran (in the current
+    environment, as make_build runs it). Built once for the module; each test starts from a copy."""
+    root = two_pages(tmp_path_factory.mktemp("first-build"))
+    report = build(root)
+    assert report["executed"] == 4 and report["cached"] == 0, report
+    return root
+
+
+@pytest.fixture
+def built(first_build, tmp_path) -> Path:
+    """A copy of the first build's folder, its cache and site included: each test edits and builds its own."""
+    root = tmp_path / "repo"
+    shutil.copytree(first_build, root, symlinks=True)
+    return root
+
+
+def test_unchanged_build_is_fully_cached_and_identical(built):
+    root = built
     first = {p: p.read_bytes() for p in (root / "site").rglob("*") if p.is_file()}
+    assert len(first) > 10, sorted(first)
     report = build(root)
     assert report["executed"] == 0 and report["cached"] == 4
     second = {p: p.read_bytes() for p in (root / "site").rglob("*") if p.is_file()}
     assert first == second
 
 
-def test_editing_a_snippet_changes_the_page_and_only_that_page_runs(tmp_path):
-    root = two_pages(tmp_path)
-    cold = build(root)
-    assert cold["executed"] == 4
+def test_editing_a_snippet_changes_the_page_and_only_that_page_runs(built):
+    root = built
     before = result_blocks((root / "site/demo/one/index.html").read_text(encoding="utf-8"))
     snippet = root / "snippets/demo/one.py"
     snippet.write_text(SNIPPET.format(seed=0, factor=100), encoding="utf-8")
@@ -73,9 +92,8 @@ def test_editing_a_snippet_changes_the_page_and_only_that_page_runs(tmp_path):
     assert expected in after[-1] and expected not in before[-1]
 
 
-def test_editing_an_earlier_block_reruns_the_later_ones(tmp_path):
-    root = two_pages(tmp_path)
-    build(root)
+def test_editing_an_earlier_block_reruns_the_later_ones(built):
+    root = built
     snippet = root / "snippets/demo/two.py"
     snippet.write_text(SNIPPET.format(seed=5, factor=3).replace("manual_seed(5)", "manual_seed(1)"), encoding="utf-8")
     report = build(root)
@@ -86,23 +104,23 @@ def test_editing_an_earlier_block_reruns_the_later_ones(tmp_path):
     assert str(torch.rand(3) * 3) in (root / "site/demo/two/index.html").read_text(encoding="utf-8")
 
 
-def test_a_changed_package_version_invalidates(tmp_path):
+def test_a_changed_package_version_invalidates(built):
     """The notes' environment replaced by another (other torch, other NumPy): its blocks run again, the current
     environment's come from the cache."""
-    root = two_pages(tmp_path)
+    root = built
     both = {"DOCS_EXEC_ENVS": "notes,current"}
-    assert build(root, **both)["executed"] == 8
+    first = build(root, **both)  # the notes' environment runs for the first time; the current one is cached
+    assert first["executed"] == 4 and first["cached"] == 4, first
     (root / ".venv-notes").unlink()
     (root / ".venv-notes").symlink_to(ROOT / ".venv")  # now "笔记版本" has the current versions
     report = build(root, **both)
     assert report["executed"] == 4 and report["cached"] == 4
 
 
-def test_fully_cached_build_never_imports_torch(tmp_path):
+def test_fully_cached_build_never_imports_torch(built, tmp_path):
     """A fully cached build starts no sandbox, so nothing imports torch: a `bwrap` that refuses to run, first on
     PATH, does not stop it; with an empty cache the same build fails on it."""
-    root = two_pages(tmp_path)
-    build(root)
+    root = built
     fake = tmp_path / "fake-bin"
     fake.mkdir()
     (fake / "bwrap").write_text('#!/bin/sh\necho "bwrap was started" >&2\nexit 97\n', encoding="utf-8")
@@ -115,15 +133,13 @@ def test_fully_cached_build_never_imports_torch(tmp_path):
     assert "bwrap was started" in result.stdout + result.stderr
 
 
-def test_cache_off_executes_everything(tmp_path):
-    root = two_pages(tmp_path)
-    build(root)
+def test_cache_off_executes_everything(built):
+    root = built
     assert build(root, DOCS_EXEC_CACHE="off")["executed"] == 4
 
 
-def test_serve_prose_edit_runs_no_code_and_snippet_edit_runs_one_page(tmp_path):
-    root = two_pages(tmp_path)
-    build(root)  # fills the cache, as an earlier serve session would have
+def test_serve_prose_edit_runs_no_code_and_snippet_edit_runs_one_page(built):
+    root = built  # its cache filled, as an earlier serve session would have
     env = {
         **os.environ,
         "NO_MKDOCS_2_WARNING": "1",

@@ -13,44 +13,22 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 import yaml
-from browsing import launch, new_context, run_search, serve, settle
+from browsing import new_context, run_search, serve, settle
 from bs4 import BeautifulSoup
-from playwright.sync_api import sync_playwright
+from builds import DEPLOYMENTS, PUBLIC_HOST
 
-from conftest import ROOT, mkdocs_build
+from conftest import ROOT
 
-PUBLIC_HOST = "https://octo.github.io"
-DEPLOYMENTS = {
-    # configure-pages' base_url (no trailing slash) -> the path the site lives under
-    "project": (f"{PUBLIC_HOST}/pytorch-notes", "/pytorch-notes/"),
-    "user": (PUBLIC_HOST, "/"),
-}
 LINKED = [("a", "href"), ("link", "href"), ("script", "src"), ("img", "src"), ("source", "src")]
 
 
 @pytest.fixture(scope="module", params=sorted(DEPLOYMENTS))
-def deployed(request, site, tmp_path_factory):
-    """(the built site, the URL it is served at locally, its path, its public base URL). `site` first: its
-    execution cache makes this build render only."""
+def deployed(request, pages_site):
+    """(the built site, the URL it is served at locally, its path, its public base URL)."""
     base_url, prefix = DEPLOYMENTS[request.param]
-    target = tmp_path_factory.mktemp(f"pages-{request.param}") / "site"
-    env = {
-        "SITE_URL": base_url,  # exactly as pages.yml passes steps.pages.outputs.base_url
-        "REPO_URL": "https://github.com/octo/pytorch-notes",
-        "EDIT_URI": "edit/main/docs/",
-    }
-    result = mkdocs_build(target, env=env)
-    assert result.returncode == 0, result.stderr[-5000:]
+    target = pages_site(request.param)
     with serve(target, prefix) as local:
         yield target, local, prefix, base_url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 def local_url(url: str, local: str) -> str | None:

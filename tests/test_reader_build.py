@@ -16,10 +16,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from browsing import launch, new_context, serve
+from browsing import new_context, serve
 from bs4 import BeautifulSoup
+from builds import DEPLOYMENTS, REPOSITORY
 from mkdocs.config import load_config
-from playwright.sync_api import sync_playwright
 
 from conftest import ROOT, figure_bytes, mkdocs_build, page
 from scratch import scratch_repo
@@ -30,7 +30,7 @@ from no_external_requests import external_requests  # noqa: E402
 sys.path.remove(str(ROOT / "hooks"))
 
 NOTEBOOK = ROOT / "docs" / "notebooks" / "hands-on.ipynb"
-REPO = "https://github.com/example/pytorch-notes"
+REPO = REPOSITORY
 
 
 def html_files(site: Path) -> list[Path]:
@@ -218,13 +218,10 @@ def test_no_repository_links_without_a_repository(site):
 
 
 @pytest.fixture(scope="module")
-def repo_site(tmp_path_factory) -> Path:
-    """The site as the Pages workflow builds it: repository known, pages' URL known."""
-    target = tmp_path_factory.mktemp("repo") / "site"
-    env = {"REPO_URL": REPO, "EDIT_URI": "edit/main/docs/", "SITE_URL": "https://example.github.io/pytorch-notes/"}
-    result = mkdocs_build(target, env=env)
-    assert result.returncode == 0, result.stderr[-5000:]
-    return target
+def repo_site(pages_site) -> Path:
+    """The site as the Pages workflow builds it for a project page: repository known, pages' URL known (the
+    build tests/test_deploy.py serves)."""
+    return pages_site("project")
 
 
 def test_edit_and_view_links_with_a_repository(repo_site):
@@ -256,7 +253,7 @@ def test_404_page_is_chinese_and_links_home_under_the_project_path(repo_site):
     article = soup.select_one("article")
     assert "找不到这个页面" in article.get_text() and "Not found" not in soup.get_text()
     home = article.select_one("a")
-    assert home["href"] == "https://example.github.io/pytorch-notes/", home["href"]
+    assert home["href"] == DEPLOYMENTS["project"][0] + "/", home["href"]
     assets = [tag.get("href") or tag.get("src") for tag in soup.select("link[rel=stylesheet], script[src]")]
     assert assets and all(a.startswith("/pytorch-notes/") for a in assets), assets
 
@@ -265,23 +262,22 @@ def test_colab_link_only_for_a_notebook_stored_on_github(repo_site):
     soup = page(repo_site, "notebooks/hands-on")
     colab = {a["href"] for a in soup.select("a[href^='https://colab.research.google.com/']")}
     assert colab == {
-        "https://colab.research.google.com/github/example/pytorch-notes/blob/main/docs/notebooks/hands-on.ipynb"
+        "https://colab.research.google.com/github/octo/pytorch-notes/blob/main/docs/notebooks/hands-on.ipynb"
     }
     for path in html_files(repo_site):
         if "notebooks" not in path.parts:
             assert "colab.research.google.com" not in path.read_text(encoding="utf-8"), path
 
 
-def test_repository_link_makes_no_request_to_another_host(repo_site):
+def test_repository_link_makes_no_request_to_another_host(repo_site, browser):
     """Material asks api.github.com for stars and forks; overrides/partials/source.html turns that off."""
-    with serve(repo_site) as base, sync_playwright() as playwright:
-        browser = launch(playwright)
+    with serve(repo_site) as base:
         context, watch = new_context(browser, (base,))
         page_ = context.new_page()
         page_.goto(base + "notebooks/hands-on/")
         page_.wait_for_load_state("networkidle")
         assert page_.locator("a.md-source").count() >= 1  # header and drawer
-        browser.close()
+        context.close()
     assert not watch.problems(), watch.problems()
 
 

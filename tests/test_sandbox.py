@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from scratch import make_build, scratch_repo
+from scratch import ahead, make_build, scratch_repo
 
 FENCE = '```python exec="on" source="block" result="{result}" session="{session}"\n--8<-- "{session}.py:{name}"\n```\n'
 
 
-def site_with(tmp_path: Path, pages: dict[str, list[str]], results: dict[str, str] | None = None) -> Path:
-    """A scratch site: for each page path ('a/one'), its blocks in order, as sections b1, b2, ... of its snippet;
-    outputs shown as text, or as Markdown for the pages `results` maps to ""."""
+def site_files(pages: dict[str, list[str]], results: dict[str, str] | None = None) -> tuple[dict, list[str]]:
+    """A scratch site's files and nav: for each page path ('a/one'), its blocks in order, as sections b1, b2, ...
+    of its snippet; outputs shown as text, or as Markdown for the pages `results` maps to ""."""
     files: dict[str, str] = {}
     for path, blocks in pages.items():
         result = (results or {}).get(path, "text")
@@ -32,7 +32,12 @@ def site_with(tmp_path: Path, pages: dict[str, list[str]], results: dict[str, st
         files[f"snippets/{path}.py"] = "# a scratch snippet\n" + body
         fences = "\n".join(FENCE.format(result=result, session=path, name=f"b{i}") for i in range(1, len(blocks) + 1))
         files[f"docs/{path}.md"] = f"# {path}\n\n{fences}"
-    return scratch_repo(tmp_path, files, ["index.md", *(f"{path}.md" for path in pages)])
+    return files, ["index.md", *(f"{path}.md" for path in pages)]
+
+
+def site_with(tmp_path: Path, pages: dict[str, list[str]], results: dict[str, str] | None = None) -> Path:
+    """The scratch site of `site_files`, written (not built)."""
+    return scratch_repo(tmp_path, *site_files(pages, results))
 
 
 def html_of(root: Path, path: str) -> str:
@@ -169,16 +174,18 @@ def test_children_and_forked_spinners_are_killed_when_the_page_ends(hostile):
     assert processes_with(SLEEP_MARK) == []
 
 
-def test_grandchildren_die_with_a_timed_out_page(tmp_path):
-    """Case 2: after a time-out, what the block started is gone too."""
-    seconds = f"3000.{uuid.uuid4().int % 10**9}"
-    block = f"""import subprocess
-subprocess.Popen(["sh", "-c", "sleep {seconds}; true"])
+GRANDCHILD_MARK = f"3000.{uuid.uuid4().int % 10**9}"
+GRANDCHILD = f"""import subprocess
+subprocess.Popen(["sh", "-c", "sleep {GRANDCHILD_MARK}; true"])
 while True:
     pass"""
-    root = site_with(tmp_path, {"a/hang": [block]})
-    failed(root, make_build(root, {"DOCS_EXEC_TIMEOUT": "5"}), "TimeoutError", "snippets/a/hang.py:5")
-    assert processes_with(seconds) == []
+
+
+@ahead(hang=(*site_files({"a/hang": [GRANDCHILD]}), {"DOCS_EXEC_TIMEOUT": "5"}))
+def test_grandchildren_die_with_a_timed_out_page(built):
+    """Case 2: after a time-out, what the block started is gone too."""
+    failed(*built["hang"], "TimeoutError", "snippets/a/hang.py:5")
+    assert processes_with(GRANDCHILD_MARK) == []
 
 
 # -- 3: only the page's own process answers ------------------------------------------------------------
@@ -208,10 +215,10 @@ time.sleep(0.5)
 print("genuine")"""
 
 
-def test_a_forged_answer_from_another_process_is_rejected(tmp_path):
+@ahead(forge=site_files({"a/forge": [HOSTILE_FORK, 'print("after")']}))
+def test_a_forged_answer_from_another_process_is_rejected(built):
     """Case 3, hostile: a C-level fork writes a fake reply on the page's channel; the kernel names its pid."""
-    root = site_with(tmp_path, {"a/forge": [HOSTILE_FORK, 'print("after")']})
-    log = failed(root, make_build(root), "a process other than the page's own", "snippets/a/forge.py", "a/forge.md")
+    log = failed(*built["forge"], "a process other than the page's own", "snippets/a/forge.py", "a/forge.md")
     assert "FORGED OUTPUT" not in log
 
 
@@ -257,24 +264,28 @@ def test_no_network_however_it_is_reached(hostile):
 # -- 7: memory ------------------------------------------------------------------------------------------
 
 
-def test_running_out_of_memory_is_reported_as_such(tmp_path):
+ALLOCATE = "import torch\nkept = []\nwhile True:\n    kept.append(torch.ones(64 * 2**20))"
+
+
+@ahead(oom=(*site_files({"a/oom": [ALLOCATE]}), {"DOCS_EXEC_MEMORY": "1G"}))
+def test_running_out_of_memory_is_reported_as_such(built):
     """Case 7: a page that allocates without end hits DOCS_EXEC_MEMORY and is reported as out of memory."""
-    block = "import torch\nkept = []\nwhile True:\n    kept.append(torch.ones(64 * 2**20))"
-    root = site_with(tmp_path, {"a/oom": [block]})
-    failed(root, make_build(root, {"DOCS_EXEC_MEMORY": "1G"}), "snippets/a/oom.py:6: out of memory", "a/oom.md")
+    failed(*built["oom"], "snippets/a/oom.py:6: out of memory", "a/oom.md")
 
 
 # -- 8: fail fast ----------------------------------------------------------------------------------------
 
 
-def test_a_hang_in_a_shared_block_fails_the_build_once_with_the_running_line(tmp_path):
+HANG = "import time\ncount = 0\nwhile True:\n    time.sleep(0.05)"
+
+
+# If the second page ran, its block would hold the build past make_build's time limit (a failure).
+@ahead(
+    hang=(*site_files({"a/first": [HANG], "b/second": ["import time\ntime.sleep(10_000)"]}), {"DOCS_EXEC_TIMEOUT": "5"})
+)
+def test_a_hang_in_a_shared_block_fails_the_build_once_with_the_running_line(built):
     """Case 8: the first time-out ends a strict build, naming the line that hung; no later page runs."""
-    hang = "import time\ncount = 0\nwhile True:\n    time.sleep(0.05)"
-    pages = {"a/first": [hang], "b/second": ["import time\ntime.sleep(10_000)"]}
-    root = site_with(tmp_path, pages)
-    # If the second page ran, its block would hold the build past the test's time limit.
-    result = make_build(root, {"DOCS_EXEC_TIMEOUT": "5"}, timeout=120)
-    log = failed(root, result, "snippets/a/first.py:6: TimeoutError", "within 5 s", "docs/a/first.md")
+    log = failed(*built["hang"], "snippets/a/first.py:6: TimeoutError", "within 5 s", "docs/a/first.md")
     assert "b/second" not in log
 
 

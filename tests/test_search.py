@@ -21,9 +21,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from browsing import launch, new_context, serve
+from browsing import chromium, new_context, serve
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import sync_playwright
 
 from conftest import ROOT
 from conftest import page as built_page
@@ -218,20 +217,6 @@ def ranks(results: dict, queries=QUERIES) -> dict[str, int | None]:
 
 
 @pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def base(site):
-    with serve(site) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
 def searched(browser, base):
     """Every query of the set typed into the search box of the built site, once."""
     return measure(browser, base)
@@ -354,14 +339,11 @@ def test_the_notebook_is_indexed_by_its_headings_and_outputs(site):
 
 if __name__ == "__main__":
     folder = Path(sys.argv[1]).resolve()
-    with sync_playwright() as playwright, serve(folder) as url:
-        chromium = launch(playwright)
+    with chromium() as browser, serve(folder) as url:
         try:
-            results = measure(chromium, url)
+            results = measure(browser, url)
         except PlaywrightTimeout as error:
             raise SystemExit(f"search did not answer: {error}") from error
-        finally:
-            chromium.close()
     found = ranks(results)
     for (query, expected), rank in zip(QUERIES, found.values(), strict=True):
         mark = "ok " if rank == 1 else ("top" if rank and rank <= TOP else "MISS")

@@ -5,18 +5,16 @@ from __future__ import annotations
 import platform
 import re
 import subprocess
-import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-import torch
-import torchvision
 from mkdocs.config import load_config
 
 from conftest import ROOT, outputs, page
 
 SNIPPETS = ROOT / "snippets"
+# The two environments every block runs in (hooks/exec_isolated.py): the notes' torch 2.3 and the current one.
+ENVIRONMENTS = {"notes": ROOT / ".venv-notes/bin/python", "current": ROOT / ".venv/bin/python"}
 INCLUDE = re.compile(r'^\s*--8<-- "([^":]+)(?::([\w-]+))?"\s*$', re.M)
 SECTION = re.compile(r"^\s*# --8<-- \[start:([\w-]+)\]\s*$", re.M)
 
@@ -51,19 +49,31 @@ def test_every_markdown_page_has_its_snippet_file():
     assert {p for p in SNIPPET_FILES if not p.startswith("_shared/")} == expected
 
 
+@pytest.mark.parametrize("env", list(ENVIRONMENTS))
 @pytest.mark.parametrize("snippet", SNIPPET_FILES)
-def test_snippet_runs_standalone(snippet, tmp_path):
-    """`python snippets/<path>.py` runs clean, from another working directory too."""
+def test_snippet_runs_standalone(snippet, env, tmp_path):
+    """As a reader on either version runs it: `python snippets/<path>.py` from another working directory, with
+    a bare environment; it runs clean (its asserts included) and writes nothing into that directory."""
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    home.mkdir()
     result = subprocess.run(
-        [sys.executable, str(SNIPPETS / snippet)], cwd=tmp_path, capture_output=True, text=True, check=False
+        [str(ENVIRONMENTS[env]), str(SNIPPETS / snippet)],
+        cwd=work,
+        env={"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg", "HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
-    assert not list(tmp_path.iterdir()), "a snippet wrote files into the working directory"
+    assert not list(work.iterdir()), "a snippet wrote files into the working directory"
 
 
 def test_snippet_count_matches_collection():
-    """The parametrised run above covers every snippet: one per Markdown page plus the shared helpers."""
+    """The parametrised run above covers every snippet, in both environments: one per Markdown page plus the
+    shared helpers."""
     shared = sorted(p.name for p in (SNIPPETS / "_shared").glob("*.py"))
     assert "figures.py" in shared
     sourced = [p for p in NAV if p.endswith(".md") and (ROOT / "docs" / p).is_file()]  # not the generated page
@@ -100,6 +110,10 @@ def test_strict_build_writes_every_nav_page(site: Path):
 
 def test_home_page_build_record_comes_from_execution(site: Path):
     """The versions on the home page are the ones this very Python reports, not text from the Markdown."""
+    import numpy as np  # here, not at the top: `make check` runs this module's snippet cases without torch
+    import torch
+    import torchvision
+
     soup = page(site, "index")
     record = outputs(soup)
     for value in (platform.python_version(), torch.__version__, torchvision.__version__, np.__version__):
