@@ -64,10 +64,20 @@ def page_blocks(record) -> list[tuple[str, str, bool]]:
 # -- Writing the notebook and the script --------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=1)
-def _distributions() -> dict[str, list[str]]:
-    """Import name -> distributions: reading every installed package's file list costs ~0.5 s, so once."""
-    return metadata.packages_distributions()
+@functools.cache
+def distribution_of(module: str) -> str | None:
+    """The installed distribution that provides an import name: the one of that name (torch,
+    noto_cjk_sans_otc), else the one whose top_level.txt lists it (Pillow for PIL). Only these small files
+    are read: `metadata.packages_distributions()` reads every package's file list, ~1 s on each build and
+    far more when the disk is busy."""
+    try:
+        return metadata.distribution(module).metadata["Name"]
+    except metadata.PackageNotFoundError:
+        pass
+    for distribution in metadata.distributions():
+        if module in (distribution.read_text("top_level.txt") or "").split():
+            return distribution.metadata["Name"]
+    return None
 
 
 def public_version(version: str) -> str:
@@ -84,10 +94,10 @@ def requirements(code: str) -> list[str]:
             modules.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             modules.add(node.module.split(".")[0])
-    distributions = _distributions()
     pins = set()
     for module in modules - set(sys.stdlib_module_names):
-        for name in distributions.get(module, [])[:1]:
+        name = distribution_of(module)
+        if name is not None:
             pins.add(f"{name}=={public_version(metadata.version(name))}")
     return sorted(pins, key=str.lower)
 
