@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import html
 import json
@@ -366,6 +367,7 @@ SVG_IMAGE = re.compile(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)")
 SVG_ID = re.compile(r"(?<=[\"#])([a-z])[0-9a-f]{10}(?=[\")])")
 
 
+@functools.lru_cache(maxsize=512)  # asked by the page, its summary and the diff page: each output once
 def comparable(output: str) -> str:
     """An output with the ids matplotlib derives for an SVG's clip paths and markers numbered in order of
     appearance: they hash the repr of NumPy values, which differs between NumPy 1 and 2 for the same figure."""
@@ -397,7 +399,8 @@ class Block:
 
     @property
     def same(self) -> bool:
-        return len({comparable(output) for output in self.outputs.values()}) <= 1
+        outputs = set(self.outputs.values())
+        return len(outputs) <= 1 or len({comparable(output) for output in outputs}) <= 1
 
 
 @dataclass

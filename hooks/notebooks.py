@@ -32,6 +32,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -263,6 +264,7 @@ def _pixels(match: re.Match) -> str:
     return f"png:{digest}"
 
 
+@functools.lru_cache(maxsize=512)  # asked for every summary and the diff page: each figure is decoded once
 def meaningful(output: str) -> str:
     return PNG.sub(_pixels, output)
 
@@ -277,7 +279,8 @@ def _cell_block_class(exec_hook):
 
         @property
         def same(self) -> bool:
-            return len({meaningful(output) for output in self.outputs.values()}) <= 1
+            outputs = set(self.outputs.values())
+            return len(outputs) <= 1 or len({meaningful(output) for output in outputs}) <= 1
 
     return NotebookCell
 
