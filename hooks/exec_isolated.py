@@ -570,17 +570,22 @@ def _versions_html(block: Block, rendered: dict[str, str]) -> str:
             return ""
         return f'{body}<p class="exec-versions" id="{block.anchor}" title="{title}" data-search-exclude>{html.escape(names)}</p>'
     group = f"{runner.page.removesuffix('.md').replace('/', '-')}-{block.anchor}"
+    return version_tabs(group, block.anchor, rendered, labels)
+
+
+def version_tabs(group: str, anchor: str, bodies: dict[str, str], labels: dict[str, str]) -> str:
+    """Differing outputs as Material's tabs, one per environment (also used by hooks/notebooks.py)."""
     inputs = "".join(
         f'<input {"checked " if i == 0 else ""}id="{group}-{i}" name="{group}" type="radio">'
-        for i in range(len(rendered))
+        for i in range(len(bodies))
     )
-    names = "".join(f'<label for="{group}-{i}">{html.escape(labels[key])}</label>' for i, key in enumerate(rendered))
-    bodies = "".join(
-        f'<div class="tabbed-block">{body or "<p><em>（没有输出）</em></p>"}</div>' for body in rendered.values()
+    names = "".join(f'<label for="{group}-{i}">{html.escape(labels[key])}</label>' for i, key in enumerate(bodies))
+    panes = "".join(
+        f'<div class="tabbed-block">{body or "<p><em>（没有输出）</em></p>"}</div>' for body in bodies.values()
     )
     return (
-        f'<div class="tabbed-set tabbed-alternate exec-differs" id="{block.anchor}" data-tabs="{len(rendered)}">'
-        f'{inputs}<div class="tabbed-labels">{names}</div><div class="tabbed-content">{bodies}</div></div>'
+        f'<div class="tabbed-set tabbed-alternate exec-differs" id="{anchor}" data-tabs="{len(bodies)}">'
+        f'{inputs}<div class="tabbed-labels">{names}</div><div class="tabbed-content">{panes}</div></div>'
     )
 
 

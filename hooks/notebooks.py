@@ -373,16 +373,6 @@ def on_files(files, config, **_):
     return files
 
 
-def _tabs(group: str, bodies: dict[str, str], labels: dict[str, str]) -> str:
-    keys = list(bodies)
-    inputs = "".join(
-        f'<input {"checked " if i == 0 else ""}id="{group}-{i}" name="{group}" type="radio">' for i in range(len(keys))
-    )
-    names = "".join(f'<label for="{group}-{i}">{escape(labels[key])}</label>' for i, key in enumerate(keys))
-    panes = "".join(f'<div class="tabbed-block">{bodies[key] or "<p><em>（没有输出）</em></p>"}</div>' for key in keys)
-    return f'{inputs}<div class="tabbed-labels">{names}</div><div class="tabbed-content">{panes}</div>'
-
-
 def _both_versions(html: str, page, config) -> str:
     """Record every code cell's outputs in both environments; show the notes' output where it differs."""
     future = _state.get("notes_runs", {}).get(page.file.src_uri)
@@ -437,10 +427,7 @@ def _both_versions(html: str, page, config) -> str:
             edits.append((span[1], span[1], label))
         else:
             group = f"{page.file.src_uri.removesuffix('.ipynb').replace('/', '-')}-{block.anchor}"
-            tabs = _tabs(group, areas, labels)
-            replacement = (
-                f'<div class="tabbed-set tabbed-alternate exec-differs" id="{block.anchor}" data-tabs="2">{tabs}</div>'
-            )
+            replacement = hook.version_tabs(group, block.anchor, areas, labels)
             if span is None:  # printed nothing in the current run: the tabs go right after the cell
                 end = _balanced_div(html, starts[cell_id])
                 edits.append((end, end, replacement))
