@@ -68,7 +68,7 @@ build-cold: ## strict build with empty execution caches (every block and noteboo
 
 .PHONY: test
 test: $(STAMP) $(NOTES_STAMP) ## set up, then run the whole test suite
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --numprocesses=auto --dist=loadfile
 
 .PHONY: check
 check: $(STAMP) ## before a pull request (about a minute): lint, strict build, and the tests of the pages you changed

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, ROOT
+from conftest import BIN, ROOT, made_once, shared_folder
 
 PLANTED = "ghp_PLANTEDfakeTOKEN0123456789abcdefXYZ"  # in the offline clone build's environment, never published
 
@@ -47,8 +47,9 @@ class Behind:
         self.lock = threading.Lock()
         self.closed = False
 
-    def run(self, command: list[str], *, cwd: Path, env: dict, before=None) -> Future:
-        """Queue `command` (after `before()`, a preparation run in the same thread)."""
+    def run(self, command: list[str], *, cwd: Path, env: dict, folder: Path, before=None) -> Future:
+        """Queue `command` (after `before()`, a preparation run in the same thread). It runs once for all the
+        pytest-xdist workers: its finished process is kept in `folder` (conftest.made_once)."""
 
         def job() -> subprocess.CompletedProcess:
             if before:
@@ -67,7 +68,7 @@ class Behind:
                     self.running.discard(process)
             return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
-        return self.pool.submit(job)
+        return self.pool.submit(made_once, folder, job)
 
     def close(self) -> None:
         """At the end of the session: nothing more starts, and a build still running is stopped."""
@@ -121,13 +122,8 @@ def offline_clone_build(site, behind, tmp_path_factory) -> tuple[Path, Future]:
     """A fresh clone (HEAD and the working tree's changes), its `make build` queued with an empty cache (its
     own, not the `site` build's) inside a network namespace with no network at all, and a planted token in its
     environment: (the clone, the build's Future)."""
-    base = tmp_path_factory.mktemp("offline-clone")
+    base = shared_folder(tmp_path_factory, "offline-clone")
     clone = base / "clone"
-    # The clone is made now, in front: the working tree as it is once the `site` build is done.
-    subprocess.run(["git", "clone", "--quiet", "--no-local", str(ROOT), str(clone)], check=True)
-    worktree_onto(clone)
-    (clone / ".venv").symlink_to(ROOT / ".venv")
-    (clone / ".venv-notes").symlink_to(ROOT / ".venv-notes")
     probe = subprocess.run(
         ["unshare", "-rn", sys.executable, "-c", "import socket; socket.create_connection(('1.1.1.1', 53), timeout=3)"],
         capture_output=True,
@@ -137,8 +133,17 @@ def offline_clone_build(site, behind, tmp_path_factory) -> tuple[Path, Future]:
     assert probe.returncode != 0 and "unshare" not in probe.stderr.split(":")[0], (
         "the build could not be isolated from the network (unshare -rn): " + probe.stderr
     )
+
+    def make_clone() -> None:  # the working tree as it is once the `site` build is done
+        shutil.rmtree(base / "cache", ignore_errors=True)
+        shutil.rmtree(clone, ignore_errors=True)
+        subprocess.run(["git", "clone", "--quiet", "--no-local", str(ROOT), str(clone)], check=True)
+        worktree_onto(clone)
+        (clone / ".venv").symlink_to(ROOT / ".venv")
+        (clone / ".venv-notes").symlink_to(ROOT / ".venv-notes")
+
     env = {**os.environ, "DOCS_EXEC_CACHE": str(base / "cache"), "NO_MKDOCS_2_WARNING": "1", "GITHUB_TOKEN": PLANTED}
-    return clone, behind.run(["unshare", "-rn", *MAKE, "build"], cwd=clone, env=env)
+    return clone, behind.run(["unshare", "-rn", *MAKE, "build"], cwd=clone, env=env, folder=base, before=make_clone)
 
 
 # -- Variants of the site, rendered from the session build's cache -------------------------------------------
@@ -152,9 +157,11 @@ def rendering_env() -> dict:
 @pytest.fixture(scope="session")
 def offline_build(site, behind, tmp_path_factory) -> tuple[Path, Future]:
     """`make offline` as the README gives it, queued in a copy of the site's sources: (the copy, the Future)."""
-    root = tmp_path_factory.mktemp("offline") / "repo"
+    folder = shared_folder(tmp_path_factory, "offline")
+    root = folder / "repo"
 
     def copy_sources() -> None:
+        shutil.rmtree(root, ignore_errors=True)
         for name in ("docs", "snippets", "hooks", "overrides"):
             shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
         for name in ("mkdocs.yml", "mkdocs-offline.yml", "Makefile"):
@@ -162,7 +169,7 @@ def offline_build(site, behind, tmp_path_factory) -> tuple[Path, Future]:
         (root / ".venv").symlink_to(BIN.parent)
         (root / ".venv-notes").symlink_to(ROOT / ".venv-notes")
 
-    return root, behind.run([*MAKE, "offline"], cwd=root, env=rendering_env(), before=copy_sources)
+    return root, behind.run([*MAKE, "offline"], cwd=root, env=rendering_env(), folder=folder, before=copy_sources)
 
 
 @pytest.fixture(scope="session")
@@ -170,10 +177,11 @@ def pages_builds(site, behind, tmp_path_factory) -> dict[str, tuple[Path, Future
     """The Pages builds as pages.yml runs them, queued: kind -> (the site folder, the Future)."""
     started = {}
     for kind, (base_url, _) in sorted(DEPLOYMENTS.items()):
-        target = tmp_path_factory.mktemp(f"pages-{kind}") / "site"
+        folder = shared_folder(tmp_path_factory, f"pages-{kind}")
+        target = folder / "site"
         env = {**rendering_env(), "SITE_URL": base_url, "REPO_URL": REPOSITORY, "EDIT_URI": "edit/main/docs/"}
         command = [str(BIN / "mkdocs"), "build", "--strict", "--site-dir", str(target)]
-        started[kind] = (target, behind.run(command, cwd=ROOT, env=env))
+        started[kind] = (target, behind.run(command, cwd=ROOT, env=env, folder=folder))
     return started
 
 

@@ -4,6 +4,8 @@ and its server come from tests/browsing.py, the session's other full builds from
 from __future__ import annotations
 
 import base64
+import fcntl
+import json
 import os
 import re
 import subprocess
@@ -53,6 +55,35 @@ def mkdocs_build(site_dir: Path, *, cwd: Path = ROOT, env: dict | None = None, c
     )
 
 
+# -- What the pytest-xdist workers share -------------------------------------------------------------------
+# `make test` runs the suite in one worker per processor (pytest-xdist, --dist loadfile: a module's tests stay
+# in one worker). The session's whole-site builds are made once for all the workers: the first worker to ask
+# makes one while holding its folder's lock; the others wait on the lock, then read what it made.
+
+
+def shared_folder(tmp_path_factory, name: str) -> Path:
+    """A folder every worker of this session sees at the same path: under the session's temporary folder,
+    which the workers' own folders are in (the session's own folder when the suite runs in one process)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    folder = base / "shared" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def made_once(folder: Path, make) -> subprocess.CompletedProcess:
+    """`make()`'s finished process, made by the first worker that asks, read from `folder` by the others.
+    A make that raises leaves nothing behind, so the next worker to ask tries it again."""
+    record = folder / "made.json"
+    with (folder / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not record.is_file():
+            done = make()
+            record.write_text(json.dumps([done.args, done.returncode, done.stdout, done.stderr]), encoding="utf-8")
+    return subprocess.CompletedProcess(*json.loads(record.read_text(encoding="utf-8")))
+
+
 def pytest_addoption(parser):
     parser.addoption(
         "--built-site",
@@ -69,8 +100,8 @@ def site(tmp_path_factory, request) -> Path:
     if given:
         assert (Path(given) / "index.html").is_file(), f"--built-site {given}: no built site there"
         return Path(given)
-    base = tmp_path_factory.mktemp("build")
-    result = mkdocs_build(base / "site", env={"DOCS_EXEC_CACHE": str(base / "cache")})
+    base = shared_folder(tmp_path_factory, "build")
+    result = made_once(base, lambda: mkdocs_build(base / "site", env={"DOCS_EXEC_CACHE": str(base / "cache")}))
     assert result.returncode == 0, result.stderr[-5000:]
     # Later full builds (the file:// variant, the Pages variants) test what they render, not execution again:
     # they start from this build's cache, which holds outputs of the very same sources and versions.
