@@ -121,6 +121,12 @@ def read_text(path: Path) -> str:
         raise BlockFailed(path.relative_to(ROOT).as_posix(), line, f"not valid UTF-8 (byte {error.start})") from None
 
 
+def optional_imports() -> list[str]:
+    """The optional packages (exec_worker.OPTIONAL) that a snippet imports: the sandbox's server preloads them."""
+    code = "\n".join(read_text(path) for path in sorted(SNIPPETS.rglob("*.py")))
+    return [name for name in exec_worker.OPTIONAL if re.search(rf"^\s*(?:import|from)\s+{name}\b", code, re.M)]
+
+
 def index_snippets() -> dict[str, tuple[str, int, str]]:
     """Map each snippet section's text to (file, first line, section name), to name where a block comes from."""
     index: dict[str, tuple[str, int, str]] = {}
@@ -186,7 +192,7 @@ class Sandbox:
         ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         command = bwrap_command(
             python_of(self.env), self.versions["prefix"], self.scratch, self.env.key, theirs.fileno()
-        )
+        ) + optional_imports()
         self.process = subprocess.Popen(
             command,
             pass_fds=(theirs.fileno(),),

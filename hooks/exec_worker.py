@@ -37,8 +37,11 @@ import types
 import warnings
 
 SEED = 0
-# Imported once by the server, so that every forked page pays nothing for them.
-PRELOAD = ("numpy", "torch", "torchvision", "matplotlib.pyplot")
+# Imported once by the server, so that every forked page pays nothing for them. The build adds, as arguments,
+# the optional ones that the site's snippets import (torchvision: 1.7 s, most of it torch._dynamo), so that a
+# site without them does not pay for them either.
+PRELOAD = ("numpy", "torch", "matplotlib.pyplot")
+OPTIONAL = ("torchvision",)
 CHUNK = 60_000  # bytes per socket message (SOCK_SEQPACKET keeps message boundaries and per-message credentials)
 SCRATCH = "/scratch"  # the only writable folder besides /tmp, both emptied after every page
 FAULT_LOG = f"{SCRATCH}/.fault"  # the stack of a block that ran out of time
@@ -234,8 +237,8 @@ def _fault_dump() -> str:
         return ""
 
 
-def serve(sock: socket.socket) -> None:
-    for name in PRELOAD:
+def serve(sock: socket.socket, optional: list[str]) -> None:
+    for name in (*PRELOAD, *(name for name in optional if name in OPTIONAL)):
         __import__(name)
     send(sock, ("ready", {name: sys.modules[name].__version__ for name in ("torch", "numpy")}))
     while True:
@@ -262,6 +265,6 @@ if __name__ == "__main__":
     channel = socket.socket(fileno=int(sys.argv[1]))
     # The Python error of a server that cannot start reaches the build through the channel.
     try:
-        serve(channel)
+        serve(channel, sys.argv[2:])
     except BaseException as error:  # noqa: BLE001
         send(channel, ("broken", f"{type(error).__name__}: {error}", traceback.format_exc()))

@@ -1,5 +1,5 @@
 """The session's other full builds, run in the background once the `site` build is done, so that they run beside
-the tests instead of in front of them (on two cores: the tests in front, one build behind them), in this order:
+the tests instead of in front of them, in this order:
 
 - the file:// variant (`make offline`, tests/test_browser.py), rendered from the `site` build's execution cache;
 - a fresh clone built with an empty cache and no network (tests/test_build_integrity.py). It needs nothing from
@@ -8,7 +8,8 @@ the tests instead of in front of them (on two cores: the tests in front, one bui
 - the two Pages builds (tests/test_deploy.py, tests/test_reader_build.py), rendered from the cache.
 
 Only the builds that the collected tests use are started; the fixture that reads a build waits for it and fails
-with its log, exactly as when it built in front.
+with its log, exactly as when it built in front. Under pytest-xdist every worker queues them, and each is made
+once: the first worker to reach it builds it, the others wait for it and read its result (conftest.made_once).
 """
 
 from __future__ import annotations

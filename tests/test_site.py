@@ -53,12 +53,14 @@ def test_every_markdown_page_has_its_snippet_file():
 @pytest.mark.parametrize("snippet", SNIPPET_FILES)
 def test_snippet_runs_standalone(snippet, env, tmp_path):
     """As a reader on either version runs it: `python snippets/<path>.py` from another working directory, with
-    a bare environment; it runs clean (its asserts included) and writes nothing into that directory."""
+    a bare environment; it runs clean (its asserts included) and writes nothing into that directory. On the
+    current version it is also warning-free: every warning is an error (`-W error`) and nothing reaches stderr."""
     work, home = tmp_path / "work", tmp_path / "home"
     work.mkdir()
     home.mkdir()
+    strict = ["-W", "error"] if env == "current" else []
     result = subprocess.run(
-        [str(ENVIRONMENTS[env]), str(SNIPPETS / snippet)],
+        [str(ENVIRONMENTS[env]), *strict, str(SNIPPETS / snippet)],
         cwd=work,
         env={"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg", "HOME": str(home)},
         capture_output=True,
@@ -68,6 +70,10 @@ def test_snippet_runs_standalone(snippet, env, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
+    if strict:
+        assert result.stderr == "", result.stderr[-3000:]
+    if not snippet.startswith("_shared/"):
+        assert result.stdout.strip(), "a page's snippet prints what the page shows"
     assert not list(work.iterdir()), "a snippet wrote files into the working directory"
 
 
