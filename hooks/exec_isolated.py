@@ -190,9 +190,10 @@ class Sandbox:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115  the server's stderr, quoted when it breaks
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-        command = bwrap_command(
-            python_of(self.env), self.versions["prefix"], self.scratch, self.env.key, theirs.fileno()
-        ) + optional_imports()
+        command = (
+            bwrap_command(python_of(self.env), self.versions["prefix"], self.scratch, self.env.key, theirs.fileno())
+            + optional_imports()
+        )
         self.process = subprocess.Popen(
             command,
             pass_fds=(theirs.fileno(),),

@@ -7,7 +7,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import importlib.util
 import io
+import re
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ ARGS = [
     "--disable-extensions",
 ]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
+MATERIAL = Path(importlib.util.find_spec("material").origin).parent
 
 
 def launch(playwright):
@@ -201,3 +204,68 @@ def run_search(page, query: str) -> list[str]:
     field.press("End")  # Material searches on key events: fill() alone changes nothing
     page.wait_for_function("document.querySelectorAll('.md-search-result__item').length > 0", timeout=15000)
     return page.eval_on_selector_all(".md-search-result__item > a", "links => links.map(a => a.getAttribute('href'))")
+
+
+def _strings() -> dict[str, str]:
+    """Material's Chinese interface strings, read from the installed theme (not copied into this test)."""
+    text = (MATERIAL / "templates" / "partials" / "languages" / "zh.html").read_text(encoding="utf-8")
+    return dict(re.findall(r'"(search\.result\.[a-z.]+)": "([^"]*)"', text))
+
+
+class SearchBox:
+    """Material's search box on one open page, reused for every query."""
+
+    def __init__(self, page, base: str):
+        self.page = page
+        self.base = base
+        self.strings = _strings()
+        page.goto(base)
+        opener = page.locator("label.md-header__button[for='__search']").first
+        if opener.is_visible():  # narrow screens: the search button opens the field
+            opener.click()
+        self.field = page.locator("input.md-search__input")
+        # the worker has loaded the index once the meta line no longer says "initialising"
+        page.wait_for_function(
+            "text => document.querySelector('.md-search-result__meta').textContent.trim() !== text",
+            arg=self.strings["search.result.initializer"],
+            timeout=30000,
+        )
+
+    def _type(self, value: str) -> None:
+        self.field.click()
+        self.field.fill(value)
+        self.field.press("End")  # Material searches on key events: fill() alone changes nothing
+
+    def search(self, query: str) -> list[str]:
+        """The result list for the query: one entry per page, in the order shown (page paths, '' for home)."""
+        self._type("")  # empty query: the list empties and the meta line shows the placeholder again
+        self.page.wait_for_function(
+            "text => !document.querySelector('.md-search-result__list').children.length"
+            " && document.querySelector('.md-search-result__meta').textContent.trim() === text",
+            arg=self.strings["search.result.placeholder"],
+        )
+        self._type(query)
+        self.page.wait_for_function(
+            "none => document.querySelector('.md-search-result__list').children.length > 0"
+            " || document.querySelector('.md-search-result__meta').textContent.trim() === none",
+            arg=self.strings["search.result.none"],
+        )
+        self.hrefs = self.page.eval_on_selector_all(
+            ".md-search-result__item > a:first-child", "links => links.map(a => a.href)"
+        )
+        return [re.sub(r"[?#].*$", "", href).removeprefix(self.base).removesuffix("index.html") for href in self.hrefs]
+
+    def articles(self) -> list[dict]:
+        """What the reader sees of each result shown: its text, and the words around each highlight."""
+        return self.page.eval_on_selector_all(
+            ".md-search-result__article",
+            """articles => articles.map(a => ({
+                text: a.innerText,
+                height: a.getBoundingClientRect().height,
+                marks: [...a.querySelectorAll('mark')].map(m => {
+                    const before = m.previousSibling ? m.previousSibling.textContent.slice(-1) : '';
+                    const after = m.nextSibling ? m.nextSibling.textContent.slice(0, 1) : '';
+                    return [before, m.textContent, after];
+                }),
+            }))""",
+        )
