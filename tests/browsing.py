@@ -115,11 +115,10 @@ def serve(folder: Path, prefix: str = "/"):
 # -- Fixtures (registered in tests/conftest.py) ------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
-    """One Chromium for all the browser tests of a module; each test opens its own context (new_context), so
-    no cookie, storage or route crosses tests. Per module rather than per session: tests/test_reading.py starts
-    Playwright itself, and two sync Playwrights cannot run at once in one process."""
+    """One Chromium for all the browser tests of a session (of a pytest-xdist worker); each test opens its own
+    context (new_context), so no cookie, storage or route crosses tests."""
     with chromium() as launched:
         yield launched
 

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browsing import launch, new_context, screenshot, serve  # noqa: E402
+from browsing import chromium, new_context, screenshot, serve  # noqa: E402
 
 from conftest import ROOT  # noqa: E402
 
@@ -79,26 +79,46 @@ MEASURE = """() => {
 }"""
 
 
-def overflow_counts(site: Path) -> dict:
-    """{viewport: {page: {code: {total, wide}, output: {total, wide}}}} for every nav page."""
-    from playwright.sync_api import sync_playwright
+VIEWPORTS = (("desktop", DESKTOP), ("phone", PHONE))
+WIDTHS = {"desktop": "desktop-1366", "phone": "phone-390"}  # the overflow counts' names of the viewports
 
-    counts = {}
-    with serve(site) as base, sync_playwright() as playwright:
-        browser = launch(playwright)
-        for label, viewport in (("desktop-1366", DESKTOP), ("phone-390", PHONE)):
-            context, _ = new_context(browser, (base,), viewport=viewport)
+
+def visit(browser, base: str, site: Path, palettes=("light", "dark"), shoot: bool = False) -> dict:
+    """Every nav page, once in each palette and viewport, in one browser context per pair:
+    {"counts": {viewport: {page: overflow}} (light palette), "figures": {(page, palette, viewport): [facts]},
+    "schemes": {(page, palette): Material's scheme}, "screenshots": [files]}. With `shoot`, a full-page
+    screenshot of the home page and each rewritten page, figures loaded, for every pair."""
+    found = {"counts": {}, "figures": {}, "schemes": {}, "screenshots": []}
+    for palette in palettes:
+        for label, viewport in VIEWPORTS:
+            context, watch = new_context(browser, (base,), viewport=viewport, color_scheme=palette)
             tab = context.new_page()
-            counts[label] = {}
             for name in nav_pages():
                 if not (site / ("" if name == "index" else name) / "index.html").is_file():
                     continue  # a page this (older) build does not have: measured where it exists
                 tab.goto(url_of(base, name))
                 tab.wait_for_load_state("load")
-                counts[label][name] = tab.evaluate(MEASURE)
+                if palette == "light":  # the palette changes no width
+                    found["counts"].setdefault(WIDTHS[label], {})[name] = tab.evaluate(MEASURE)
+                facts = tab.evaluate(FIGURES)  # loads the page's figures (eager, decoded)
+                if facts:
+                    found["figures"][name, palette, label] = facts
+                if shoot and name in REWRITTEN:
+                    found["schemes"][name, palette] = tab.evaluate("document.body.getAttribute('data-md-color-scheme')")
+                    tab.evaluate(  # the whole page, every image loaded
+                        "Promise.all([...document.images].map((i) => (i.loading = 'eager', i.decode().catch(() => 0))))"
+                    )
+                    stem = name.replace("/", "-")
+                    found["screenshots"].append(screenshot(tab, f"{stem}-{label}-{palette}", full_page=True))
             context.close()
-        browser.close()
-    return counts
+            assert not watch.problems(), watch.problems()
+    return found
+
+
+def overflow_counts(site: Path) -> dict:
+    """{viewport: {page: {code: {total, wide}, output: {total, wide}}}} for every nav page of a built site."""
+    with serve(site) as base, chromium() as browser:
+        return visit(browser, base, site, palettes=("light",))["counts"]
 
 
 def totals(per_page: dict) -> dict:
@@ -112,8 +132,14 @@ def totals(per_page: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def counts(site):
-    found = overflow_counts(site)
+def visited(site, browser, base):
+    """The module's one visit of every page (visit), screenshots included."""
+    return visit(browser, base, site, shoot=True)
+
+
+@pytest.fixture(scope="module")
+def counts(visited):
+    found = visited["counts"]
     OUTPUT.mkdir(exist_ok=True)
     summary = {label: {"pages": pages, "all": totals(pages)} for label, pages in found.items()}
     (OUTPUT / "overflow.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -207,27 +233,9 @@ FIGURES = """async () => {
 
 
 @pytest.fixture(scope="module")
-def figures(site):
+def figures(visited):
     """{(page, palette, viewport): [figure facts]} for the pages that have figures."""
-    from playwright.sync_api import sync_playwright
-
-    found = {}
-    with serve(site) as base, sync_playwright() as playwright:
-        browser = launch(playwright)
-        for palette in ("light", "dark"):
-            for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-                context, watch = new_context(browser, (base,), viewport=viewport, color_scheme=palette)
-                tab = context.new_page()
-                for name in nav_pages():
-                    tab.goto(url_of(base, name))
-                    tab.wait_for_load_state("load")
-                    facts = tab.evaluate(FIGURES)
-                    if facts:
-                        found[name, palette, label] = facts
-                context.close()
-                assert not watch.problems(), watch.problems()
-        browser.close()
-    return found
+    return visited["figures"]
 
 
 def test_every_figure_has_a_light_and_a_dark_variant_with_alt_text(figures):
@@ -265,28 +273,23 @@ def test_figures_are_sharp_and_legible_on_a_phone(figures):
     assert checked >= 8
 
 
-def test_a_click_opens_the_figure_in_the_lightbox(site):
-    from playwright.sync_api import sync_playwright
-
-    with serve(site) as base, sync_playwright() as playwright:
-        browser = launch(playwright)
-        context, watch = new_context(browser, (base,), viewport=DESKTOP)
-        tab = context.new_page()
-        tab.goto(url_of(base, "images/plotting"))
-        link = tab.locator("article a.glightbox:visible").first
-        href = link.get_attribute("href")
-        assert href.startswith("figure-") and href.endswith("#only-light"), href
-        link.scroll_into_view_if_needed()
-        link.click()
-        slide = tab.locator(".glightbox-container .gslide-image img").first
-        slide.wait_for(state="visible")
-        assert slide.get_attribute("src").endswith(f"/images/plotting/{href}")
-        assert slide.evaluate("img => img.naturalWidth") > 0  # the file loaded, from this site
-        tab.keyboard.press("Escape")
-        tab.locator(".glightbox-container").wait_for(state="detached")
-        context.close()
-        browser.close()
-        assert not watch.problems(), watch.problems()
+def test_a_click_opens_the_figure_in_the_lightbox(browser, base):
+    context, watch = new_context(browser, (base,), viewport=DESKTOP)
+    tab = context.new_page()
+    tab.goto(url_of(base, "images/plotting"))
+    link = tab.locator("article a.glightbox:visible").first
+    href = link.get_attribute("href")
+    assert href.startswith("figure-") and href.endswith("#only-light"), href
+    link.scroll_into_view_if_needed()
+    link.click()
+    slide = tab.locator(".glightbox-container .gslide-image img").first
+    slide.wait_for(state="visible")
+    assert slide.get_attribute("src").endswith(f"/images/plotting/{href}")
+    assert slide.evaluate("img => img.naturalWidth") > 0  # the file loaded, from this site
+    tab.keyboard.press("Escape")
+    tab.locator(".glightbox-container").wait_for(state="detached")
+    context.close()
+    assert not watch.problems(), watch.problems()
 
 
 # -- Home page and screenshots -------------------------------------------------------------------------
@@ -302,30 +305,12 @@ def test_home_catalogue_lists_every_page(site):
     assert expected <= linked, expected - linked
 
 
-def test_screenshots_of_the_home_page_and_the_rewritten_pages(site):
-    from playwright.sync_api import sync_playwright
-
-    taken = []
-    with serve(site) as base, sync_playwright() as playwright:
-        browser = launch(playwright)
-        for palette in ("light", "dark"):
-            for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-                context, watch = new_context(browser, (base,), viewport=viewport, color_scheme=palette)
-                tab = context.new_page()
-                for name in REWRITTEN:
-                    tab.goto(url_of(base, name))
-                    tab.wait_for_load_state("load")
-                    scheme = tab.evaluate("document.body.getAttribute('data-md-color-scheme')")
-                    assert scheme == ("slate" if palette == "dark" else "default"), scheme
-                    # The whole page, figures included (lazy images load first).
-                    tab.evaluate(
-                        "Promise.all([...document.images].map((i) => (i.loading = 'eager', i.decode().catch(() => 0))))"
-                    )
-                    stem = name.replace("/", "-")
-                    taken.append(screenshot(tab, f"{stem}-{label}-{palette}", full_page=True))
-                context.close()
-                assert not watch.problems(), watch.problems()
-        browser.close()
+def test_screenshots_of_the_home_page_and_the_rewritten_pages(visited):
+    """Taken in the one visit (visit): every rewritten page in both palettes and viewports, whole."""
+    for (name, palette), scheme in visited["schemes"].items():
+        assert scheme == ("slate" if palette == "dark" else "default"), (name, palette, scheme)
+    assert len(visited["schemes"]) == 2 * len(REWRITTEN)
+    taken = visited["screenshots"]
     assert len(taken) == 16 and all(path.stat().st_size > 10_000 for path in taken)
 
 
