@@ -233,8 +233,9 @@ def test_phone_drawer_opens_and_no_page_is_wider_than_the_screen(site, browser, 
 # -- Run it yourself: a downloaded notebook runs ----------------------------------------------------------
 
 
-def test_downloaded_notebook_executes(site, browser, base, tmp_path):
-    import nbclient
+def test_the_download_link_gives_the_notebook_that_runs(site, browser, base, tmp_path):
+    """A click on a page's notebook link saves the very notebook that tests/test_downloads.py runs top to bottom
+    in a fresh kernel (test_generated_notebooks_and_scripts_run_top_to_bottom): the same bytes, a valid notebook."""
     import nbformat
 
     notes = [
@@ -248,20 +249,18 @@ def test_downloaded_notebook_executes(site, browser, base, tmp_path):
     page = context.new_page()
     page.goto(base + target)
     settle(page)
+    link = page.locator(".page-meta__run a[href$='.ipynb']")
+    served = site / target / link.get_attribute("href")
     with page.expect_download() as info:
-        page.locator(".page-meta__run a[href$='.ipynb']").click()
-    saved = tmp_path / "work" / info.value.suggested_filename
-    saved.parent.mkdir()
+        link.click()
+    saved = tmp_path / info.value.suggested_filename
     info.value.save_as(saved)
     context.close()
     assert not watch.problems(), "\n".join(watch.problems())
+    assert served.is_file() and saved.read_bytes() == served.read_bytes(), served
     notebook = nbformat.read(saved, as_version=4)
     nbformat.validate(notebook)
-    nbclient.NotebookClient(
-        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(saved.parent)}}
-    ).execute()
-    printed = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
-    assert printed and not [o for o in printed if o.output_type == "error"]
+    assert [cell for cell in notebook.cells if cell.cell_type == "code"]
 
 
 # -- The file:// variant ---------------------------------------------------------------------------------
