@@ -140,7 +140,7 @@ def main() -> None:
         step("strict build (execution cache)", [str(BIN / "mkdocs"), "build", "--strict", "--site-dir", str(SITE)])
         tests = selection.result()
     if tests:
-        # Two pytest processes side by side: the snippets run as scripts, and the page tests (which run theirs).
+        # Two pytest processes side by side: the changed snippets run as scripts (warning-free), and the page tests.
         scripts = [i for i in tests if i.startswith("tests/test_site.py::")]
         pages = [i for i in tests if i not in scripts]
         step("tests of what changed", *(pytest(group) for group in (pages, scripts) if group))
