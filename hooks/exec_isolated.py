@@ -147,9 +147,11 @@ def index_snippets() -> dict[str, tuple[str, int, str]]:
     return index
 
 
-def env_fingerprint(env: Environment, versions: dict) -> str:
+def env_fingerprint(env: Environment, versions: dict, preload: list[str]) -> str:
+    """What every cached output of the environment depends on besides its code: the worker, the versions, and
+    what the worker preloads (an import can change the state a block starts from)."""
     worker = hashlib.sha256(Path(exec_worker.__file__).read_bytes()).hexdigest()
-    return json.dumps({"env": env.key, "worker": worker, **versions}, sort_keys=True)
+    return json.dumps({"env": env.key, "worker": worker, "preload": preload, **versions}, sort_keys=True)
 
 
 def _receive(sock: socket.socket, timeout: float) -> tuple[object, set[int]]:
@@ -176,8 +178,8 @@ def _receive(sock: socket.socket, timeout: float) -> tuple[object, set[int]]:
 class Sandbox:
     """One environment's worker server in its bubblewrap sandbox, started on the first cache miss."""
 
-    def __init__(self, env: Environment, versions: dict) -> None:
-        self.env, self.versions = env, versions
+    def __init__(self, env: Environment, versions: dict, preload: list[str]) -> None:
+        self.env, self.versions, self.preload = env, versions, preload
         self.process: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
         self.server_pid = 0
@@ -192,7 +194,7 @@ class Sandbox:
         ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         command = (
             bwrap_command(python_of(self.env), self.versions["prefix"], self.scratch, self.env.key, theirs.fileno())
-            + optional_imports()
+            + self.preload
         )
         self.process = subprocess.Popen(
             command,
@@ -438,6 +440,7 @@ class Runner:
         self.environments: list[Environment] = []
         self.versions: dict[str, dict] = {}
         self.sandboxes: dict[str, Sandbox] = {}
+        self.preload: list[str] = []  # the optional packages the servers import (configure)
         self.index: dict[str, tuple[str, int, str]] = {}
         self.records: dict[str, PageRecord] = {}
         self.runs: dict[str, PageRun] = {}
@@ -453,12 +456,13 @@ class Runner:
         versions = dict(
             zip([e.key for e in self.environments], self.pool.map(env_versions, self.environments), strict=True)
         )
-        for env in self.environments:  # a changed environment gets a new server
+        self.preload = optional_imports()
+        for env in self.environments:  # a changed environment, or a changed preload, gets a new server
             box = self.sandboxes.get(env.key)
-            if box is not None and box.versions != versions[env.key]:
+            if box is not None and (box.versions, box.preload) != (versions[env.key], self.preload):
                 box.kill()
                 del self.sandboxes[env.key]
-            self.sandboxes.setdefault(env.key, Sandbox(env, versions[env.key]))
+            self.sandboxes.setdefault(env.key, Sandbox(env, versions[env.key], self.preload))
         self.versions = versions
 
     def reset(self) -> None:
@@ -473,7 +477,7 @@ class Runner:
         self.page = page.file.src_uri
         self.records[self.page] = PageRecord(self.page, url=page.url, title=page.title or "")
         for env in self.environments:
-            fingerprint = env_fingerprint(env, self.versions[env.key])
+            fingerprint = env_fingerprint(env, self.versions[env.key], self.preload)
             self.runs[env.key] = PageRun(self.page.removesuffix(".md"), self.sandboxes[env.key], fingerprint)
 
     def end_page(self) -> None:

@@ -117,6 +117,26 @@ def test_a_changed_package_version_invalidates(built):
     assert report["executed"] == 4 and report["cached"] == 4
 
 
+def test_torchvision_is_preloaded_only_once_a_snippet_imports_it(built):
+    """The sandbox's server imports torchvision (1.7 s) only for a site whose snippets import it. The preload is
+    part of every output's cache key: a block sees what was imported before it ran, so the outputs run again."""
+    root = built
+    probe = root / "snippets/demo/one.py"
+    probe.write_text(
+        probe.read_text(encoding="utf-8").replace(
+            "print(values", 'import sys\nprint("torchvision" in sys.modules, values'
+        ),
+        encoding="utf-8",
+    )
+    report = build(root)
+    assert report["executed"] == 1 and report["cached"] == 3, report  # the edited block
+    assert "False tensor" in (root / "site/demo/one/index.html").read_text(encoding="utf-8")
+    (root / "snippets/demo/vision.py").write_text("# --8<-- [start:load]\nimport torchvision\n# --8<-- [end:load]\n")
+    report = build(root)
+    assert report["executed"] == 4 and report["cached"] == 0, report  # nothing from the cache
+    assert "True tensor" in (root / "site/demo/one/index.html").read_text(encoding="utf-8")
+
+
 def test_fully_cached_build_never_imports_torch(built, tmp_path):
     """A fully cached build starts no sandbox, so nothing imports torch: a `bwrap` that refuses to run, first on
     PATH, does not stop it; with an empty cache the same build fails on it."""
