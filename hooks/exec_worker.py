@@ -1,8 +1,9 @@
 """The sandbox side of execution: one server per environment, one forked process per page.
 
 ``hooks/exec_isolated.py`` starts this file as a script inside a bubblewrap sandbox (see ``sandbox``
-there), with the environment's own Python (``.venv`` or ``.venv-notes``). It imports torch,
-torchvision, numpy and matplotlib once, then serves pages one at a time over the socket whose fd is its first argument:
+there), with the environment's own Python (``.venv`` or ``.venv-notes``). It imports torch, numpy and
+matplotlib once (and torchvision, named in its further arguments, when the site's snippets import it), then
+serves pages one at a time over the socket whose fd is its first argument:
 
 - ``("page", name, options)``: fork a page process. It starts seeded, with matplotlib defaults and no
   figures, in an empty working directory, under a memory limit, and says ``("hello",)``: the build
