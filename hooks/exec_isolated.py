@@ -122,8 +122,10 @@ def read_text(path: Path) -> str:
 
 
 def optional_imports() -> list[str]:
-    """The optional packages (exec_worker.OPTIONAL) that a snippet imports: the sandbox's server preloads them."""
-    code = "\n".join(read_text(path) for path in sorted(SNIPPETS.rglob("*.py")))
+    """The optional packages (exec_worker.OPTIONAL) that a snippet imports: the sandbox's server preloads them.
+    Read while MkDocs loads the configuration: a file that is not UTF-8 fails the build later, with its line
+    (index_snippets), not here."""
+    code = "\n".join(path.read_bytes().decode("utf-8", "replace") for path in sorted(SNIPPETS.rglob("*.py")))
     return [name for name in exec_worker.OPTIONAL if re.search(rf"^\s*(?:import|from)\s+{name}\b", code, re.M)]
 
 

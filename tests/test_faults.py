@@ -122,6 +122,7 @@ def test_markdown_that_is_not_utf8(built):
 )
 def test_snippet_that_is_not_utf8(built):
     assert_failed(*built["page"], f"{SNIPPET}:3: not valid UTF-8")
+    assert "Traceback" not in built["page"][1].stderr  # the build's own message, not a crash
 
 
 STATE_CHANGER = """\
