@@ -177,8 +177,7 @@ def test_children_and_forked_spinners_are_killed_when_the_page_ends(hostile):
 GRANDCHILD_MARK = f"3000.{uuid.uuid4().int % 10**9}"
 GRANDCHILD = f"""import subprocess
 subprocess.Popen(["sh", "-c", "sleep {GRANDCHILD_MARK}; true"])
-while True:
-    pass"""
+while True: pass"""  # one line: the loop is interrupted on it, whichever instruction is running
 
 
 @ahead(hang=(*site_files({"a/hang": [GRANDCHILD]}), {"DOCS_EXEC_TIMEOUT": "5"}))
